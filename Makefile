@@ -1,0 +1,45 @@
+# Agent Operator developer entry points. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: help venv lint typecheck unit test crds examples-check bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-16s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+venv: $(STAMP) ## Create or reuse .venv with the project and its test extras
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check operator tests benchmarks
+	$(BIN)/ruff format --check operator tests benchmarks
+
+typecheck: $(STAMP) ## mypy --strict on operator/
+	$(BIN)/mypy --strict operator/agent_operator
+
+unit: $(STAMP) ## Unit, property and CLI tests (no cluster)
+	$(BIN)/pytest -m "not integration and not kind" tests
+
+crds: $(STAMP) ## Regenerate crds/ from the pydantic models
+	$(BIN)/agentctl crds --output-dir crds
+
+bench: $(STAMP) ## Run the benchmarks
+	$(BIN)/python benchmarks/validate_bench.py
+
+include mk/cluster.mk
+
+test: lint typecheck $(STAMP) cluster-test-prereqs ## Everything CI runs: lint, types, unit and integration tests
+	$(BIN)/pytest tests
+
+clean: ## Remove the venv and caches (not the tool cache)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
