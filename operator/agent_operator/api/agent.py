@@ -1,0 +1,609 @@
+"""The AgentDeployment resource: one AI agent, its guardrails and how it ships."""
+
+from __future__ import annotations
+
+import re
+from typing import Final, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from .base import ApiModel, FreeForm, FreeFormList, IntOrString, cel_rules
+from .core import (
+    ContainerPort,
+    EnvFromSource,
+    EnvVar,
+    NetworkPolicyPort,
+    Probe,
+    ResourceRequirements,
+    SecretKeySelector,
+)
+from .meta import Condition, ObjectMeta
+
+GROUP: Final = "agentoperator.dev"
+VERSION: Final = "v1alpha1"
+API_VERSION: Final = "agentoperator.dev/v1alpha1"
+
+Environment = Literal["production", "staging", "development"]
+SecurityLevel = Literal["low", "medium", "high", "critical"]
+Phase = Literal["Pending", "Progressing", "Available", "Degraded", "Paused", "Suspended", "Blocked", "Failed"]
+
+# Room for "-" + a 10-character revision hash and for "-stable"/"-canary" in a 63-character
+# DNS-1035 Service name.
+MAX_NAME_LENGTH = 50
+_DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$")
+_CIDR = re.compile(r"^[0-9a-fA-F:.]+/\d{1,3}$")
+
+
+class Probes(ApiModel):
+    """Health probes of the agent container."""
+
+    liveness: Probe | None = None
+    """Restarts the container when it fails, for example when the agent loop hangs."""
+    readiness: Probe | None = None
+    """Takes the pod out of its Services while it fails."""
+    startup: Probe | None = None
+    """Holds the other probes back while a slow agent starts (model warm-up, index load)."""
+
+
+class Container(ApiModel):
+    """The agent's main container."""
+
+    image: str = Field(min_length=1)
+    """Image reference. Pin it by digest (name@sha256:...) so a revision always means the same bits."""
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
+    """When the kubelet pulls the image."""
+    command: list[str] | None = None
+    """Entrypoint override."""
+    args: list[str] | None = None
+    """Arguments to the entrypoint."""
+    env: list[EnvVar] | None = None
+    """Environment variables. Credentials belong in valueFrom.secretKeyRef."""
+    env_from: list[EnvFromSource] | None = None
+    """ConfigMaps or Secrets whose keys all become environment variables."""
+    ports: list[ContainerPort] | None = None
+    """Ports the agent listens on; name the metrics port so observability.metrics can refer to it."""
+    resources: ResourceRequirements | None = None
+    """CPU and memory requests and limits."""
+    probes: Probes | None = None
+    """Liveness, readiness and startup probes."""
+
+    @field_validator("ports")
+    @classmethod
+    def _unique_ports(cls, ports: list[ContainerPort] | None) -> list[ContainerPort] | None:
+        if ports:
+            names = [p.name for p in ports]
+            if len(set(names)) != len(names):
+                raise ValueError("port names must be unique")
+        return ports
+
+
+class PodTemplate(ApiModel):
+    """Optional overlay for the rest of the pod. The operator's hardening is applied first and
+    readiness checks judge the merged pod, so an overlay that weakens security fails them."""
+
+    labels: dict[str, str] | None = None
+    """Extra pod labels."""
+    annotations: dict[str, str] | None = None
+    """Extra pod annotations."""
+    node_selector: dict[str, str] | None = None
+    """Node labels the pod must land on."""
+    tolerations: FreeFormList | None = None
+    """Kubernetes tolerations."""
+    affinity: FreeForm | None = None
+    """Kubernetes affinity."""
+    topology_spread_constraints: FreeFormList | None = None
+    """Kubernetes topology spread constraints."""
+    priority_class_name: str | None = None
+    """Priority class of the pod."""
+    runtime_class_name: str | None = None
+    """Runtime class, for example a sandboxed runtime for untrusted tool code."""
+    image_pull_secrets: list[dict[str, str]] | None = None
+    """Secrets used to pull images."""
+    volumes: FreeFormList | None = None
+    """Extra volumes."""
+    volume_mounts: FreeFormList | None = None
+    """Extra mounts for the agent container."""
+    containers: FreeFormList | None = None
+    """Extra sidecar containers."""
+    init_containers: FreeFormList | None = None
+    """Init containers."""
+    security_context: FreeForm | None = None
+    """Pod security context fields, merged over the hardened defaults."""
+    container_security_context: FreeForm | None = None
+    """Agent container security context fields, merged over the hardened defaults."""
+    automount_service_account_token: bool | None = None
+    """Mount a service account token; off unless the agent calls the Kubernetes API."""
+    termination_grace_period_seconds: int | None = Field(default=None, ge=0)
+    """Seconds a stopping agent gets to finish its in-flight task."""
+    host_network: bool | None = None
+    """Use the node's network namespace. Fails the security checks."""
+    host_pid: bool | None = None
+    """Share the node's process namespace. Fails the security checks."""
+    host_ipc: bool | None = None
+    """Share the node's IPC namespace. Fails the security checks."""
+
+
+class SecretMount(ApiModel):
+    """A Secret the agent needs. It is mounted read-only as files; the revision is held while it
+    is missing."""
+
+    name: str = Field(min_length=1, max_length=253, pattern=r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$")
+    """Name of the Secret in the agent's namespace."""
+    mount_path: str | None = Field(default=None, pattern=r"^/")
+    """Directory to mount it at; /var/run/secrets/agent/<name> by default."""
+
+
+class ModelConfig(ApiModel):
+    """The model provider the agent calls."""
+
+    provider: str = Field(min_length=1)
+    """Provider name, for example openai, anthropic, azure-openai, vllm."""
+    name: str = Field(min_length=1)
+    """Model name."""
+    endpoint: str | None = None
+    """Base URL of the provider's API, when not the provider's default."""
+    api_key_secret: SecretKeySelector | None = None
+    """The Secret key holding the provider credential. Never a literal key."""
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    """Sampling temperature."""
+    max_tokens: int | None = Field(default=None, ge=1)
+    """Completion token cap per call."""
+
+
+class Backoff(ApiModel):
+    """Exponential backoff between retries."""
+
+    initial_seconds: float = Field(default=1, gt=0, le=3600)
+    """First delay."""
+    max_seconds: float = Field(default=30, gt=0, le=3600)
+    """Longest delay."""
+    jitter: bool = True
+    """Randomise delays so that retries from many pods do not arrive together."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Backoff:
+        if self.max_seconds < self.initial_seconds:
+            raise ValueError("maxSeconds must be at least initialSeconds")
+        return self
+
+
+class Retry(ApiModel):
+    """Retries of failed model and tool calls."""
+
+    model_config = cel_rules(
+        (
+            "!has(self.backoff) || !has(self.backoff.initialSeconds) || "
+            "!has(self.backoff.maxSeconds) || self.backoff.maxSeconds >= self.backoff.initialSeconds",
+            "backoff.maxSeconds must be at least backoff.initialSeconds",
+        ),
+    )
+
+    limit: int = Field(ge=0, le=100)
+    """Attempts after the first failure. 3 is a common production value."""
+    backoff: Backoff | None = None
+    """Delay between attempts."""
+
+
+class CircuitBreaker(ApiModel):
+    """Stops calling a failing dependency for a while instead of hammering it."""
+
+    failure_threshold: int = Field(default=5, ge=1)
+    """Consecutive failures that open the circuit."""
+    recovery_seconds: int = Field(default=30, ge=1)
+    """Seconds the circuit stays open before a trial call."""
+    success_threshold: int = Field(default=2, ge=1)
+    """Successful trial calls that close it again."""
+
+
+class RateLimit(ApiModel):
+    """Client-side limits that keep the agent under its provider's quotas."""
+
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    """Model or tool requests per minute, per pod."""
+    tokens_per_minute: int | None = Field(default=None, ge=1)
+    """Model tokens per minute, per pod."""
+    max_concurrency: int | None = Field(default=None, ge=1)
+    """Tasks in flight at once per pod; more wait in a queue."""
+
+
+class Budget(ApiModel):
+    """Spend caps. The agent stops taking work when a cap is reached."""
+
+    daily_usd: float | None = Field(default=None, alias="dailyUSD", gt=0)
+    """Daily spend cap in US dollars."""
+    monthly_usd: float | None = Field(default=None, alias="monthlyUSD", gt=0)
+    """Monthly spend cap in US dollars."""
+    alert_at_percent: int = Field(default=80, ge=1, le=100)
+    """Alert when this share of a cap is spent."""
+
+
+class HumanOverride(ApiModel):
+    """Where a human has to approve, and who takes over."""
+
+    approval_required_for: list[str] | None = None
+    """Tools or actions that wait for a human's approval."""
+    contact: str | None = None
+    """Team, rota or channel that takes over."""
+
+
+class Runtime(ApiModel):
+    """Guardrails handed to the agent process as immutable, per-revision config."""
+
+    security_level: SecurityLevel = "medium"
+    """Sandboxing and tool-permission level the agent runtime applies."""
+    timeout_seconds: int | None = Field(default=None, ge=1, le=86400)
+    """Wall-clock limit for one task. Long defaults (an hour) hide stuck loops."""
+    max_iterations: int | None = Field(default=None, ge=1)
+    """Reasoning or tool-call steps per task before the agent fails closed (loop guard)."""
+    retry: Retry | None = None
+    """Retries of failed calls."""
+    circuit_breaker: CircuitBreaker | None = None
+    """Circuit breaker around model and tool calls."""
+    rate_limit: RateLimit | None = None
+    """Rate and concurrency limits."""
+    budget: Budget | None = None
+    """Spend caps."""
+    human_override: HumanOverride | None = None
+    """Human approval and takeover."""
+
+
+class Egress(ApiModel):
+    """What the agent may reach. Everything else is denied."""
+
+    allowed_domains: list[str] | None = None
+    """DNS names (or *.suffix wildcards) the agent may call; enforced where the CNI supports FQDN policy."""
+    allowed_cidrs: list[str] | None = Field(default=None, alias="allowedCIDRs")
+    """IP ranges the agent may reach."""
+    ports: list[NetworkPolicyPort] | None = None
+    """Ports allowed to those destinations; 443/TCP when unset."""
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _domains(cls, domains: list[str] | None) -> list[str] | None:
+        for d in domains or []:
+            if not _DOMAIN.match(d):
+                raise ValueError(f"{d!r} is not a DNS name such as api.openai.com or *.example.com")
+        return domains
+
+    @field_validator("allowed_cidrs")
+    @classmethod
+    def _cidrs(cls, cidrs: list[str] | None) -> list[str] | None:
+        import ipaddress
+
+        for c in cidrs or []:
+            if not _CIDR.match(c):
+                raise ValueError(f"{c!r} is not a CIDR such as 10.0.0.0/8")
+            try:
+                ipaddress.ip_network(c, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{c!r} is not a CIDR such as 10.0.0.0/8") from exc
+        return cidrs
+
+
+class Network(ApiModel):
+    """Network reach. The operator renders a default-deny NetworkPolicy around these allowances."""
+
+    ingress_from: FreeFormList | None = None
+    """NetworkPolicyPeer list allowed to reach the agent's ports."""
+    egress: Egress | None = None
+    """Allowed destinations."""
+
+
+class Metrics(ApiModel):
+    """Prometheus metrics the agent exposes."""
+
+    port: IntOrString = "metrics"
+    """Container port name or number."""
+    path: str = Field(default="/metrics", pattern=r"^/")
+    """HTTP path."""
+
+
+class Logs(ApiModel):
+    """How the agent logs."""
+
+    format: Literal["json", "text"] = "json"
+    """Log format; json for machines."""
+    redact: bool = True
+    """Redact prompts, credentials and personal data from logs."""
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    """Log level."""
+
+
+class Tracing(ApiModel):
+    """OpenTelemetry tracing."""
+
+    otlp_endpoint: str = Field(min_length=1)
+    """OTLP collector endpoint."""
+    sampling_rate: float = Field(default=0.1, ge=0, le=1)
+    """Share of tasks traced."""
+
+
+class Audit(ApiModel):
+    """Audit trail of the agent's actions (tool calls, approvals)."""
+
+    enabled: bool = False
+    """Write an audit record for every action."""
+
+
+class Alerts(ApiModel):
+    """Alert thresholds, rendered as a PrometheusRule when the cluster has the CRD."""
+
+    error_rate_percent: float | None = Field(default=None, gt=0, le=100)
+    """Alert when the task error rate exceeds this."""
+    p95_latency_ms: int | None = Field(default=None, alias="p95LatencyMs", ge=1)
+    """Alert when p95 task latency exceeds this."""
+    task_failures_per_hour: int | None = Field(default=None, ge=1)
+    """Alert when this many tasks fail in an hour."""
+
+
+class Observability(ApiModel):
+    """Metrics, logs, traces, audit and alerts."""
+
+    metrics: Metrics | None = None
+    """Prometheus endpoint."""
+    logs: Logs | None = None
+    """Logging."""
+    tracing: Tracing | None = None
+    """Tracing."""
+    audit: Audit | None = None
+    """Audit trail."""
+    alerts: Alerts | None = None
+    """Alert thresholds."""
+
+
+class Evaluation(ApiModel):
+    """The golden-dataset evaluation run as a Job before a canary is promoted."""
+
+    image: str = Field(min_length=1)
+    """Evaluation image; pin it by digest."""
+    command: list[str] | None = None
+    """Entrypoint override."""
+    args: list[str] | None = None
+    """Arguments."""
+    env: list[EnvVar] | None = None
+    """Environment. AGENT_URL, BASELINE_URL and REVISION are added."""
+    min_score: float = Field(default=0.9, ge=0, le=1)
+    """Lowest passing score, read from the JSON the job writes to its termination message."""
+    timeout_seconds: int = Field(default=600, ge=1, le=86400)
+    """The gate fails when the job takes longer."""
+    backoff_limit: int = Field(default=0, ge=0, le=10)
+    """Job retries before the gate fails."""
+
+
+class PauseStep(ApiModel):
+    """Waits for durationSeconds, or for `agentctl approve` when durationSeconds is unset."""
+
+    duration_seconds: int | None = Field(default=None, ge=1)
+    """Timed pause. Unset: wait for approval."""
+
+
+class EvaluateStep(ApiModel):
+    """Runs spec.evaluation against the canary and stops the rollout when it fails."""
+
+    min_score: float | None = Field(default=None, ge=0, le=1)
+    """Overrides spec.evaluation.minScore for this step."""
+
+
+class CanaryStep(ApiModel):
+    """One step of a canary: exactly one of setWeight, pause, evaluate."""
+
+    model_config = cel_rules(
+        (
+            "[has(self.setWeight), has(self.pause), has(self.evaluate)].filter(x, x).size() == 1",
+            "a step sets exactly one of setWeight, pause, evaluate",
+        ),
+    )
+
+    set_weight: int | None = Field(default=None, ge=0, le=100)
+    """Share of replicas, in percent, the canary gets."""
+    pause: PauseStep | None = None
+    """Wait for a time or for approval."""
+    evaluate: EvaluateStep | None = None
+    """Run the evaluation gate."""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> CanaryStep:
+        if sum(x is not None for x in (self.set_weight, self.pause, self.evaluate)) != 1:
+            raise ValueError("a step sets exactly one of setWeight, pause, evaluate")
+        return self
+
+
+class Canary(ApiModel):
+    """Canary by replica split."""
+
+    steps: list[CanaryStep] = Field(
+        default_factory=list,
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self.filter(s, has(s.setWeight)).map(s, s.setWeight).isSorted()",
+                    "message": "setWeight values must not decrease from one step to the next",
+                }
+            ]
+        },
+    )
+    """Steps run in order; after the last the canary is promoted to 100%."""
+    max_surge: IntOrString = "25%"
+    """Pods allowed above replicas during the rollout (number or percent)."""
+    max_unavailable: IntOrString = 0
+    """Pods allowed below replicas during the rollout (number or percent)."""
+
+    @field_validator("steps")
+    @classmethod
+    def _weights_non_decreasing(cls, steps: list[CanaryStep]) -> list[CanaryStep]:
+        weights = [s.set_weight for s in steps if s.set_weight is not None]
+        if weights != sorted(weights):
+            raise ValueError("setWeight values must not decrease from one step to the next")
+        return steps
+
+
+class RollingUpdate(ApiModel):
+    """Deployment-style rolling update parameters."""
+
+    max_surge: IntOrString = "25%"
+    """Pods allowed above replicas."""
+    max_unavailable: IntOrString = "25%"
+    """Pods allowed below replicas."""
+
+
+class Rollout(ApiModel):
+    """How a new revision replaces the running one."""
+
+    model_config = cel_rules(
+        (
+            "!has(self.canary) || !has(self.strategy) || self.strategy == 'Canary'",
+            "canary is only allowed with strategy Canary",
+        ),
+    )
+
+    strategy: Literal["Canary", "RollingUpdate", "Recreate"] = "RollingUpdate"
+    """Canary (steps, gates, automatic rollback), RollingUpdate or Recreate."""
+    canary: Canary | None = None
+    """Canary steps."""
+    rolling_update: RollingUpdate | None = None
+    """Rolling update parameters."""
+    progress_deadline_seconds: int = Field(default=600, ge=1)
+    """A revision not available within this fails the rollout."""
+    revision_history_limit: int = Field(default=10, ge=1, le=100)
+    """Old revisions kept for rollback."""
+    auto_rollback: bool = True
+    """Roll back to the stable revision when the canary fails."""
+
+    @model_validator(mode="after")
+    def _canary_needs_strategy(self) -> Rollout:
+        if self.canary is not None and self.strategy != "Canary":
+            raise ValueError("canary is only allowed with strategy Canary")
+        return self
+
+
+class AgentDeploymentSpec(ApiModel):
+    """Desired state of one agent."""
+
+    model_config = cel_rules(
+        (
+            "!has(self.rollout) || !has(self.rollout.strategy) || self.rollout.strategy != 'Canary'"
+            " || !has(self.rollout.canary) || !self.rollout.canary.steps.exists(s, has(s.evaluate))"
+            " || has(self.evaluation)",
+            "an evaluate step needs spec.evaluation",
+        ),
+    )
+
+    environment: Environment = "production"
+    """Picks the built-in readiness profile when no ReadinessPolicy selects the agent."""
+    replicas: int = Field(default=1, ge=0)
+    """Pods of the stable revision."""
+    container: Container
+    """The agent container."""
+    pod_template: PodTemplate | None = None
+    """Overlay for the rest of the pod."""
+    secrets: list[SecretMount] | None = None
+    """Secrets the agent needs, mounted as files."""
+    model: ModelConfig | None = None
+    """The model the agent calls."""
+    runtime: Runtime | None = None
+    """Runtime guardrails."""
+    network: Network | None = None
+    """Network reach."""
+    observability: Observability | None = None
+    """Metrics, logs, traces, audit and alerts."""
+    evaluation: Evaluation | None = None
+    """Evaluation suite used by rollouts."""
+    rollout: Rollout | None = None
+    """Rollout plan."""
+    paused: bool = False
+    """Freeze rollout progress where it is (human takeover). Running pods are untouched."""
+    suspend: bool = False
+    """Kill switch: scale every revision to zero at once. Objects are kept."""
+
+    @model_validator(mode="after")
+    def _evaluate_needs_suite(self) -> AgentDeploymentSpec:
+        canary = self.rollout.canary if self.rollout else None
+        if canary and any(s.evaluate is not None for s in canary.steps) and not self.evaluation:
+            raise ValueError("an evaluate step needs spec.evaluation")
+        return self
+
+
+class ReadinessSummary(ApiModel):
+    """The readiness report, summarised."""
+
+    ready: bool | None = None
+    """Every required check passes."""
+    score: int | None = None
+    """0 to 100."""
+    policy: str | None = None
+    """ReadinessPolicy (or built-in profile) that judged the agent."""
+    enforcement: str | None = None
+    """Enforce, Warn or Audit."""
+    missing_required: list[str] | None = None
+    """Ids of failing required checks."""
+    warnings: list[str] | None = None
+    """Ids of failing warning checks."""
+
+
+class AgentDeploymentStatus(ApiModel):
+    """Observed state, written by the operator."""
+
+    observed_generation: int | None = None
+    """The spec generation this status describes."""
+    phase: Phase | None = None
+    """Pending, Progressing, Available, Degraded, Paused, Suspended, Blocked or Failed."""
+    conditions: list[Condition] | None = None
+    """Ready, Reconciling, Stalled, PolicyCompliant, Progressing."""
+    replicas: int | None = None
+    """Pods of every revision."""
+    ready_replicas: int | None = None
+    """Ready pods of every revision."""
+    updated_replicas: int | None = None
+    """Pods of the desired revision."""
+    available_replicas: int | None = None
+    """Available pods of every revision."""
+    selector: str | None = None
+    """Label selector of the agent's pods, for the scale subresource."""
+    current_revision: str | None = None
+    """Revision the spec asks for."""
+    stable_revision: str | None = None
+    """Revision serving as stable."""
+    canary_revision: str | None = None
+    """Revision being rolled out, if any."""
+    desired_weight: int | None = None
+    """Canary weight the current step asks for."""
+    actual_weight: int | None = None
+    """Canary ready replicas over all ready replicas, in percent."""
+    readiness: ReadinessSummary | None = None
+    """Readiness report summary."""
+    missing_secrets: list[str] | None = None
+    """Secrets the desired revision references that do not exist."""
+
+
+class AgentDeployment(ApiModel):
+    """One AI agent: container, guardrails, network reach, observability, evaluation and rollout."""
+
+    model_config = cel_rules(
+        (
+            f"size(self.metadata.name) <= {MAX_NAME_LENGTH}",
+            f"metadata.name must be at most {MAX_NAME_LENGTH} characters, so that revision and"
+            " Service names fit",
+        ),
+    )
+
+    api_version: Literal["agentoperator.dev/v1alpha1"] = API_VERSION
+    """agentoperator.dev/v1alpha1"""
+    kind: Literal["AgentDeployment"] = "AgentDeployment"
+    """AgentDeployment"""
+    metadata: ObjectMeta
+    """Standard object metadata."""
+    spec: AgentDeploymentSpec
+    """Desired state."""
+    status: AgentDeploymentStatus | None = None
+    """Observed state."""
+
+    @field_validator("metadata")
+    @classmethod
+    def _name_fits(cls, metadata: ObjectMeta) -> ObjectMeta:
+        if not _DNS1035.match(metadata.name) or len(metadata.name) > MAX_NAME_LENGTH:
+            raise ValueError(
+                f"name must be a DNS-1035 label of at most {MAX_NAME_LENGTH} characters"
+                " (lower case letters, digits and '-', starting with a letter)"
+            )
+        return metadata

@@ -1,0 +1,98 @@
+"""The ReadinessPolicy resource: which production-readiness checks an agent must pass."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from .agent import API_VERSION, Environment
+from .base import ApiModel
+from .core import LabelSelector
+from .meta import ObjectMeta
+
+Enforcement = Literal["Enforce", "Warn", "Audit"]
+CheckLevel = Literal["required", "warning", "off"]
+RuleSeverity = Literal["required", "warning"]
+
+
+class PolicySelector(ApiModel):
+    """Which agents a policy judges. Every part that is set must match; an empty selector
+    matches every agent."""
+
+    environments: list[Environment] | None = None
+    """spec.environment values the policy applies to."""
+    namespace_selector: LabelSelector | None = None
+    """Labels of the agent's namespace."""
+    agent_selector: LabelSelector | None = None
+    """Labels of the AgentDeployment."""
+
+
+class PolicyLimits(ApiModel):
+    """Numeric and boolean bounds the checks apply."""
+
+    max_timeout_seconds: int | None = Field(default=None, ge=1)
+    """runtime.timeout fails above this."""
+    max_retry_limit: int | None = Field(default=None, ge=0)
+    """runtime.retry fails above this."""
+    require_image_digest: bool | None = None
+    """image.pinned demands name@sha256:... rather than a tag."""
+    min_replicas: int | None = Field(default=None, ge=0)
+    """availability.replicas fails below this."""
+    max_daily_budget_usd: float | None = Field(default=None, alias="maxDailyBudgetUSD", gt=0)
+    """budget.cap fails above this daily cap."""
+    allowed_registries: list[str] | None = None
+    """image.pinned fails for images outside these registry prefixes."""
+    min_security_level: Literal["low", "medium", "high", "critical"] | None = None
+    """security.level fails below this runtime.securityLevel."""
+
+
+class CustomRule(ApiModel):
+    """A rule written in CEL over the AgentDeployment, available as `object`."""
+
+    name: str = Field(min_length=1, pattern=r"^[a-zA-Z][-a-zA-Z0-9_.]*$")
+    """Rule id, reported as custom.<name>."""
+    expression: str = Field(min_length=1)
+    """CEL expression that is true when the agent complies, e.g. object.spec.replicas >= 2."""
+    message: str = Field(min_length=1)
+    """What is wrong when the expression is false, and how to fix it."""
+    severity: RuleSeverity = "required"
+    """required or warning."""
+
+
+class ReadinessPolicySpec(ApiModel):
+    """What a matching agent must pass, and what happens when it does not."""
+
+    selector: PolicySelector = Field(default_factory=PolicySelector)
+    """Agents the policy applies to."""
+    priority: int = 0
+    """When several policies match an agent, the highest priority wins (then the name)."""
+    enforcement: Enforcement = "Enforce"
+    """Enforce blocks non-compliant agents, Warn admits them with warnings, Audit only reports."""
+    checks: dict[str, CheckLevel] | None = None
+    """Per-check overrides: check id to required, warning or off."""
+    limits: PolicyLimits | None = None
+    """Bounds the checks apply."""
+    rules: list[CustomRule] | None = None
+    """Custom CEL rules."""
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_rule_names(cls, rules: list[CustomRule] | None) -> list[CustomRule] | None:
+        names = [r.name for r in rules or []]
+        if len(set(names)) != len(names):
+            raise ValueError("rule names must be unique")
+        return rules
+
+
+class ReadinessPolicy(ApiModel):
+    """Cluster-wide production-readiness requirements for AgentDeployments."""
+
+    api_version: Literal["agentoperator.dev/v1alpha1"] = API_VERSION
+    """agentoperator.dev/v1alpha1"""
+    kind: Literal["ReadinessPolicy"] = "ReadinessPolicy"
+    """ReadinessPolicy"""
+    metadata: ObjectMeta
+    """Standard object metadata."""
+    spec: ReadinessPolicySpec
+    """The policy."""
