@@ -1,0 +1,218 @@
+"""``agentctl validate``: production-readiness reports for AgentDeployments, offline.
+
+:func:`check_documents` is the whole pipeline after reading (model validation, policy choice,
+rendering and checks); the benchmark drives it directly so that it measures what users run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, get_args
+
+from ..api import AgentDeployment
+from ..api.agent import Environment
+from ..loader import Document, DocumentError, load_agent, load_policy
+from ._capabilities import add_capabilities_option, capabilities_from
+from ._command import EXIT_INVALID, EXIT_NOT_READY, EXIT_OK, Command
+from ._console import Console
+from ._inputs import read_all
+from ._text_report import format_report, format_summary
+
+if TYPE_CHECKING:
+    from ..policy import EffectivePolicy, ReadinessReport
+    from ..render import ClusterCapabilities
+
+ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
+
+
+@dataclass(frozen=True)
+class AgentResult:
+    """The readiness report of one AgentDeployment document."""
+
+    location: str
+    report: ReadinessReport
+
+
+@dataclass
+class Outcome:
+    """Everything ``validate`` found, before it is printed."""
+
+    results: list[AgentResult] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    """Input that is unreadable or invalid, one ``LOCATION: path: message`` line each."""
+    notes: list[str] = field(default_factory=list)
+    """Documents that were skipped, and why."""
+
+    @property
+    def exit_code(self) -> int:
+        if self.problems or not self.results:
+            return EXIT_INVALID
+        if any(not r.report.ready for r in self.results):
+            return EXIT_NOT_READY
+        return EXIT_OK
+
+
+def load_policies(documents: Iterable[Document], outcome: Outcome) -> list[EffectivePolicy]:
+    """The ReadinessPolicies of ``documents`` compiled for the engine; problems go into ``outcome``."""
+    from ..policy import PolicyError
+    from ..policy import load_policy as compile_policy
+
+    policies: list[EffectivePolicy] = []
+    for doc in documents:
+        if doc.kind != "ReadinessPolicy":
+            outcome.notes.append(
+                f"{doc.location}: skipped {_describe(doc)} (--policy files hold ReadinessPolicies)"
+            )
+            continue
+        try:
+            policies.append(compile_policy(load_policy(doc.data, doc.location)))
+        except DocumentError as exc:
+            outcome.problems.extend(exc.lines())
+        except PolicyError as exc:
+            outcome.problems.extend(f"{doc.location}: {error}" for error in exc.errors)
+    return policies
+
+
+def check_documents(
+    documents: Iterable[Document],
+    policies: Sequence[EffectivePolicy] = (),
+    environment: str | None = None,
+    capabilities: ClusterCapabilities | None = None,
+    outcome: Outcome | None = None,
+) -> Outcome:
+    """Validates every AgentDeployment of ``documents`` and evaluates it against its policy.
+
+    The policy is the highest-priority one of ``policies`` that selects the agent, else the built-in
+    profile of its environment (``environment`` overrides spec.environment). ReadinessPolicy documents
+    among the inputs are checked for validity but not applied: policies are chosen explicitly.
+    """
+    from ..policy import PolicyError, evaluate, select_policy
+    from ..policy import load_policy as compile_policy
+
+    outcome = outcome if outcome is not None else Outcome()
+    for doc in documents:
+        if doc.kind == "ReadinessPolicy":
+            try:
+                compile_policy(load_policy(doc.data, doc.location))
+            except DocumentError as exc:
+                outcome.problems.extend(exc.lines())
+                continue
+            except PolicyError as exc:
+                outcome.problems.extend(f"{doc.location}: {error}" for error in exc.errors)
+                continue
+            outcome.notes.append(
+                f"{doc.location}: ReadinessPolicy is valid; not applied (pass it with --policy)"
+            )
+            continue
+        if doc.kind != "AgentDeployment":
+            outcome.notes.append(f"{doc.location}: skipped {_describe(doc)} (not an AgentDeployment)")
+            continue
+        try:
+            agent = load_agent(doc.data, doc.location)
+        except DocumentError as exc:
+            outcome.problems.extend(exc.lines())
+            continue
+        if environment is not None:
+            agent = _with_environment(agent, environment)
+        policy = select_policy(agent, list(policies)) if policies else None
+        outcome.results.append(AgentResult(doc.location, evaluate(agent, policy, capabilities)))
+    return outcome
+
+
+def _with_environment(agent: AgentDeployment, environment: str) -> AgentDeployment:
+    spec = agent.spec.model_copy(update={"environment": environment})
+    return agent.model_copy(update={"spec": spec})
+
+
+def _describe(doc: Document) -> str:
+    if doc.kind is None:
+        return "a document without kind"
+    return f"{doc.kind}/{doc.name}" if doc.name else doc.kind
+
+
+def report_json(result: AgentResult) -> dict[str, Any]:
+    """The report's wire form plus ``source``, the file (and document index) it came from."""
+    return {"source": result.location, **result.report.to_wire()}
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="file, directory (searched recursively for *.yaml, *.yml, *.json) or - for stdin",
+    )
+    parser.add_argument(
+        "--policy",
+        action="append",
+        metavar="FILE",
+        default=[],
+        help="file of ReadinessPolicy documents to judge by (repeatable); the highest-priority policy "
+        "selecting an agent applies, else the built-in profile of its environment",
+    )
+    parser.add_argument(
+        "--environment",
+        choices=ENVIRONMENTS,
+        help="judge every agent as if spec.environment were ENV (picks the built-in profile)",
+    )
+    parser.add_argument("-o", "--output", choices=("text", "json"), default="text", help="report format")
+    add_capabilities_option(parser)
+
+
+def _run(args: argparse.Namespace, console: Console) -> int:
+    outcome = Outcome()
+    policies: list[EffectivePolicy] = []
+    if args.policy:
+        policy_inputs = read_all(args.policy)
+        outcome.problems.extend(policy_inputs.problems)
+        policies = load_policies(policy_inputs.documents, outcome)
+        if not policies and not outcome.problems:
+            outcome.problems.append(f"{', '.join(args.policy)}: no ReadinessPolicy found")
+    if outcome.problems:
+        # Judging by a fallback when the intended policy is broken would give a misleading verdict.
+        _print_problems(outcome, console)
+        return EXIT_INVALID
+
+    inputs = read_all(args.paths)
+    outcome.problems.extend(inputs.problems)
+    check_documents(inputs.documents, policies, args.environment, capabilities_from(args), outcome)
+    if not outcome.results and not outcome.problems:
+        outcome.problems.append("no AgentDeployment found in the inputs")
+
+    if args.output == "json":
+        reports = [report_json(r) for r in outcome.results]
+        console.print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
+    else:
+        for result in outcome.results:
+            console.print(format_report(result.location, result.report, console))
+        if len(outcome.results) > 1:
+            console.print(format_summary([r.report for r in outcome.results], console))
+    _print_problems(outcome, console)
+    return outcome.exit_code
+
+
+def _print_problems(outcome: Outcome, console: Console) -> None:
+    for note in outcome.notes:
+        console.note(note)
+    for line in outcome.problems:
+        console.problem(line)
+
+
+COMMAND = Command(
+    name="validate",
+    summary="check AgentDeployments against production-readiness policy",
+    description="Validate AgentDeployments (schema, then readiness checks on the spec and on the rendered\n"
+    "objects) and print one report per agent: a header, then one line per check marked\n"
+    "  ✓ pass   ✗ required check fails   ! warning   - skipped\n"
+    "with the remediation under each failure. Documents of other kinds are skipped with a note.\n\n"
+    "Exit codes:\n"
+    "  0  every required check passes, for every agent\n"
+    "  1  a required check fails\n"
+    "  2  unreadable input, or not a valid AgentDeployment (one line per problem:\n"
+    "     FILE[#doc]: field.path: what is allowed), or a broken --policy file",
+    configure=_configure,
+    run=_run,
+)
