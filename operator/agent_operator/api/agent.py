@@ -7,8 +7,9 @@ from typing import Final, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .base import ApiModel, FreeForm, FreeFormList, IntOrString, cel_rules
+from .base import ApiModel, FreeForm, FreeFormList, IntOrString, cel_rules, list_map
 from .core import (
+    MAX_ENV_VARS,
     ContainerPort,
     EnvFromSource,
     EnvVar,
@@ -33,6 +34,20 @@ MAX_NAME_LENGTH = 50
 _DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$")
 _CIDR = re.compile(r"^[0-9a-fA-F:.]+/\d{1,3}$")
+_INITIAL_BACKOFF = 1.0
+_MAX_BACKOFF = 30.0
+# Bounds the CEL rules on canary steps need to pass the apiserver's cost estimate.
+MAX_CANARY_STEPS = 50
+NAME_TOO_LONG = (
+    f"metadata.name must be at most {MAX_NAME_LENGTH} characters, so that revision and Service names fit"
+)
+
+
+def unique_names(items: list[EnvVar] | list[ContainerPort] | list[SecretMount] | None, what: str) -> None:
+    """Raises when two items share a name: the CRD lists them as maps keyed by name."""
+    names = [item.name for item in items or []]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{what} names must be unique")
 
 
 class Probes(ApiModel):
@@ -57,11 +72,13 @@ class Container(ApiModel):
     """Entrypoint override."""
     args: list[str] | None = None
     """Arguments to the entrypoint."""
-    env: list[EnvVar] | None = None
+    env: list[EnvVar] | None = Field(
+        default=None, max_length=MAX_ENV_VARS, json_schema_extra=list_map("name")
+    )
     """Environment variables. Credentials belong in valueFrom.secretKeyRef."""
     env_from: list[EnvFromSource] | None = None
     """ConfigMaps or Secrets whose keys all become environment variables."""
-    ports: list[ContainerPort] | None = None
+    ports: list[ContainerPort] | None = Field(default=None, json_schema_extra=list_map("name"))
     """Ports the agent listens on; name the metrics port so observability.metrics can refer to it."""
     resources: ResourceRequirements | None = None
     """CPU and memory requests and limits."""
@@ -71,11 +88,14 @@ class Container(ApiModel):
     @field_validator("ports")
     @classmethod
     def _unique_ports(cls, ports: list[ContainerPort] | None) -> list[ContainerPort] | None:
-        if ports:
-            names = [p.name for p in ports]
-            if len(set(names)) != len(names):
-                raise ValueError("port names must be unique")
+        unique_names(ports, "port")
         return ports
+
+    @field_validator("env")
+    @classmethod
+    def _unique_env(cls, env: list[EnvVar] | None) -> list[EnvVar] | None:
+        unique_names(env, "env")
+        return env
 
 
 class PodTemplate(ApiModel):
@@ -154,9 +174,18 @@ class ModelConfig(ApiModel):
 class Backoff(ApiModel):
     """Exponential backoff between retries."""
 
-    initial_seconds: float = Field(default=1, gt=0, le=3600)
+    model_config = cel_rules(
+        (
+            # Written not to depend on the apiserver having applied the schema defaults.
+            f"(has(self.maxSeconds) ? self.maxSeconds : {_MAX_BACKOFF:.1f})"
+            f" >= (has(self.initialSeconds) ? self.initialSeconds : {_INITIAL_BACKOFF:.1f})",
+            "maxSeconds must be at least initialSeconds",
+        ),
+    )
+
+    initial_seconds: float = Field(default=_INITIAL_BACKOFF, gt=0, le=3600)
     """First delay."""
-    max_seconds: float = Field(default=30, gt=0, le=3600)
+    max_seconds: float = Field(default=_MAX_BACKOFF, gt=0, le=3600)
     """Longest delay."""
     jitter: bool = True
     """Randomise delays so that retries from many pods do not arrive together."""
@@ -170,14 +199,6 @@ class Backoff(ApiModel):
 
 class Retry(ApiModel):
     """Retries of failed model and tool calls."""
-
-    model_config = cel_rules(
-        (
-            "!has(self.backoff) || !has(self.backoff.initialSeconds) || "
-            "!has(self.backoff.maxSeconds) || self.backoff.maxSeconds >= self.backoff.initialSeconds",
-            "backoff.maxSeconds must be at least backoff.initialSeconds",
-        ),
-    )
 
     limit: int = Field(ge=0, le=100)
     """Attempts after the first failure. 3 is a common production value."""
@@ -361,7 +382,9 @@ class Evaluation(ApiModel):
     """Entrypoint override."""
     args: list[str] | None = None
     """Arguments."""
-    env: list[EnvVar] | None = None
+    env: list[EnvVar] | None = Field(
+        default=None, max_length=MAX_ENV_VARS, json_schema_extra=list_map("name")
+    )
     """Environment. AGENT_URL, BASELINE_URL and REVISION are added."""
     min_score: float = Field(default=0.9, ge=0, le=1)
     """Lowest passing score, read from the JSON the job writes to its termination message."""
@@ -369,6 +392,12 @@ class Evaluation(ApiModel):
     """The gate fails when the job takes longer."""
     backoff_limit: int = Field(default=0, ge=0, le=10)
     """Job retries before the gate fails."""
+
+    @field_validator("env")
+    @classmethod
+    def _unique_env(cls, env: list[EnvVar] | None) -> list[EnvVar] | None:
+        unique_names(env, "env")
+        return env
 
 
 class PauseStep(ApiModel):
@@ -414,6 +443,7 @@ class Canary(ApiModel):
 
     steps: list[CanaryStep] = Field(
         default_factory=list,
+        max_length=MAX_CANARY_STEPS,
         json_schema_extra={
             "x-kubernetes-validations": [
                 {
@@ -452,7 +482,8 @@ class Rollout(ApiModel):
 
     model_config = cel_rules(
         (
-            "!has(self.canary) || !has(self.strategy) || self.strategy == 'Canary'",
+            # strategy defaults to RollingUpdate, so an unset strategy does not allow a canary.
+            "!has(self.canary) || (has(self.strategy) && self.strategy == 'Canary')",
             "canary is only allowed with strategy Canary",
         ),
     )
@@ -482,9 +513,8 @@ class AgentDeploymentSpec(ApiModel):
 
     model_config = cel_rules(
         (
-            "!has(self.rollout) || !has(self.rollout.strategy) || self.rollout.strategy != 'Canary'"
-            " || !has(self.rollout.canary) || !self.rollout.canary.steps.exists(s, has(s.evaluate))"
-            " || has(self.evaluation)",
+            "has(self.evaluation) || !has(self.rollout) || !has(self.rollout.canary)"
+            " || !has(self.rollout.canary.steps) || !self.rollout.canary.steps.exists(s, has(s.evaluate))",
             "an evaluate step needs spec.evaluation",
         ),
     )
@@ -497,7 +527,7 @@ class AgentDeploymentSpec(ApiModel):
     """The agent container."""
     pod_template: PodTemplate | None = None
     """Overlay for the rest of the pod."""
-    secrets: list[SecretMount] | None = None
+    secrets: list[SecretMount] | None = Field(default=None, json_schema_extra=list_map("name"))
     """Secrets the agent needs, mounted as files."""
     model: ModelConfig | None = None
     """The model the agent calls."""
@@ -515,6 +545,12 @@ class AgentDeploymentSpec(ApiModel):
     """Freeze rollout progress where it is (human takeover). Running pods are untouched."""
     suspend: bool = False
     """Kill switch: scale every revision to zero at once. Objects are kept."""
+
+    @field_validator("secrets")
+    @classmethod
+    def _unique_secrets(cls, secrets: list[SecretMount] | None) -> list[SecretMount] | None:
+        unique_names(secrets, "secret")
+        return secrets
 
     @model_validator(mode="after")
     def _evaluate_needs_suite(self) -> AgentDeploymentSpec:
@@ -548,7 +584,7 @@ class AgentDeploymentStatus(ApiModel):
     """The spec generation this status describes."""
     phase: Phase | None = None
     """Pending, Progressing, Available, Degraded, Paused, Suspended, Blocked or Failed."""
-    conditions: list[Condition] | None = None
+    conditions: list[Condition] | None = Field(default=None, json_schema_extra=list_map("type"))
     """Ready, Reconciling, Stalled, PolicyCompliant, Progressing."""
     replicas: int | None = None
     """Pods of every revision."""
@@ -580,11 +616,7 @@ class AgentDeployment(ApiModel):
     """One AI agent: container, guardrails, network reach, observability, evaluation and rollout."""
 
     model_config = cel_rules(
-        (
-            f"size(self.metadata.name) <= {MAX_NAME_LENGTH}",
-            f"metadata.name must be at most {MAX_NAME_LENGTH} characters, so that revision and"
-            " Service names fit",
-        ),
+        (f"size(self.metadata.name) <= {MAX_NAME_LENGTH}", NAME_TOO_LONG),
     )
 
     api_version: Literal["agentoperator.dev/v1alpha1"] = API_VERSION
@@ -601,9 +633,10 @@ class AgentDeployment(ApiModel):
     @field_validator("metadata")
     @classmethod
     def _name_fits(cls, metadata: ObjectMeta) -> ObjectMeta:
-        if not _DNS1035.match(metadata.name) or len(metadata.name) > MAX_NAME_LENGTH:
+        if len(metadata.name) > MAX_NAME_LENGTH:
+            raise ValueError(NAME_TOO_LONG)
+        if not _DNS1035.match(metadata.name):
             raise ValueError(
-                f"name must be a DNS-1035 label of at most {MAX_NAME_LENGTH} characters"
-                " (lower case letters, digits and '-', starting with a letter)"
+                "name must be a DNS-1035 label (lower case letters, digits and '-', starting with a letter)"
             )
         return metadata

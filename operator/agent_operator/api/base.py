@@ -36,6 +36,9 @@ _QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[numkMGTPE]|[KMG
 def _check_quantity(value: int | float | str) -> int | float | str:
     if isinstance(value, bool):
         raise ValueError("must be a Kubernetes quantity such as 500m, 256Mi or 2")
+    # The CRD types quantities as int-or-string, so the apiserver refuses 0.5: say so offline too.
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"write a fractional quantity as a string such as '{value}' or 500m")
     if isinstance(value, str) and not _QUANTITY.match(value):
         raise ValueError(f"must be a Kubernetes quantity such as 500m, 256Mi or 2, not {value!r}")
     return value
@@ -86,3 +89,9 @@ def cel_rules(*rules: tuple[str, str]) -> ConfigDict:
     return ConfigDict(
         json_schema_extra={"x-kubernetes-validations": [{"rule": r, "message": m} for r, m in rules]}
     )
+
+
+def list_map(*keys: str) -> dict[str, Any]:
+    """Field ``json_schema_extra`` making a CRD list a map keyed by ``keys`` (each a required field
+    of the items): the apiserver rejects duplicate keys and server-side apply merges per item."""
+    return {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": list(keys)}

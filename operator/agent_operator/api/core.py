@@ -18,6 +18,8 @@ CREDENTIAL_NAME = (
     r"(?i)^(.*[_-])?(api[_-]?key|secret|secret[_-]?key|token|access[_-]?token|auth[_-]?token"
     r"|password|passwd|private[_-]?key|client[_-]?secret)$"
 )
+MAX_ENV_NAME_LENGTH = 256
+MAX_ENV_VARS = 1000
 
 
 class SecretKeySelector(ApiModel):
@@ -65,6 +67,14 @@ class ResourceFieldSelector(ApiModel):
 class EnvVarSource(ApiModel):
     """Where an environment variable's value comes from."""
 
+    model_config = cel_rules(
+        (
+            "[has(self.secretKeyRef), has(self.configMapKeyRef), has(self.fieldRef),"
+            " has(self.resourceFieldRef)].filter(x, x).size() == 1",
+            "set exactly one of secretKeyRef, configMapKeyRef, fieldRef, resourceFieldRef",
+        ),
+    )
+
     secret_key_ref: SecretKeySelector | None = None
     """A key of a Secret: the place for credentials."""
     config_map_key_ref: ConfigMapKeySelector | None = None
@@ -92,12 +102,13 @@ class EnvVar(ApiModel):
     model_config = cel_rules(
         ("!(has(self.value) && has(self.valueFrom))", "set value or valueFrom, not both"),
         (
-            f"!(has(self.value) && self.value != '' && self.name.matches('{CREDENTIAL_NAME}'))",
+            f"!(has(self.value) && size(self.value) > 0 && self.name.matches('{CREDENTIAL_NAME}'))",
             "credentials must come from a Secret: use valueFrom.secretKeyRef, not a literal value",
         ),
     )
 
-    name: str = Field(min_length=1, pattern=r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+    # The bound keeps the CEL regex rule below within the apiserver's cost budget.
+    name: str = Field(min_length=1, max_length=MAX_ENV_NAME_LENGTH, pattern=r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
     """Variable name."""
     value: str | None = None
     """Literal value. Never put credentials here: use valueFrom.secretKeyRef."""
@@ -126,6 +137,10 @@ class LocalObjectReference(ApiModel):
 
 class EnvFromSource(ApiModel):
     """A ConfigMap or Secret whose keys all become environment variables."""
+
+    model_config = cel_rules(
+        ("has(self.configMapRef) != has(self.secretRef)", "set exactly one of configMapRef, secretRef"),
+    )
 
     prefix: str | None = None
     """Prefix added to every variable name."""
