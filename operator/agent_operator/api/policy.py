@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from .agent import API_VERSION, Environment
-from .base import ApiModel
+from .base import ApiModel, list_map
 from .core import LabelSelector
 from .meta import ObjectMeta
 
@@ -73,7 +73,7 @@ class ReadinessPolicySpec(ApiModel):
     """Per-check overrides: check id to required, warning or off."""
     limits: PolicyLimits | None = None
     """Bounds the checks apply."""
-    rules: list[CustomRule] | None = None
+    rules: list[CustomRule] | None = Field(default=None, json_schema_extra=list_map("name"))
     """Custom CEL rules."""
 
     @field_validator("rules")
