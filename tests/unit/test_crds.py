@@ -114,7 +114,10 @@ def test_root_leaves_metadata_to_the_apiserver(crd: dict[str, Any]) -> None:
 
 def test_name_length_rule_stays_on_the_root() -> None:
     rules = _schema(AGD)["x-kubernetes-validations"]
-    assert [r["rule"] for r in rules] == ["size(self.metadata.name) <= 50"]
+    assert [r["rule"] for r in rules] == [
+        "size(self.metadata.name) <= 50",
+        "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+    ]
 
 
 @pytest.mark.parametrize("crd", CRDS, ids=lambda c: c["spec"]["names"]["kind"])
@@ -336,6 +339,14 @@ BAD_AGENTS: list[tuple[str, dict[str, Any]]] = [
     (
         "metadata.name must be at most 50 characters, so that revision and Service names fit",
         {**_agent(), "metadata": {"name": "a" * 51, "namespace": "agents"}},
+    ),
+    (
+        "metadata.name must be a DNS-1035 label (lower case letters, digits and '-', starting with a letter)",
+        {**_agent(), "metadata": {"name": "support.bot", "namespace": "agents"}},
+    ),
+    (
+        "metadata.name must be a DNS-1035 label (lower case letters, digits and '-', starting with a letter)",
+        {**_agent(), "metadata": {"name": "1bot", "namespace": "agents"}},
     ),
     (
         "set value or valueFrom, not both",

@@ -31,13 +31,17 @@ Phase = Literal["Pending", "Progressing", "Available", "Degraded", "Paused", "Su
 # Room for "-" + a 10-character revision hash and for "-stable"/"-canary" in a 63-character
 # DNS-1035 Service name.
 MAX_NAME_LENGTH = 50
-_DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_DNS1035_PATTERN = "^[a-z]([-a-z0-9]*[a-z0-9])?$"
+_DNS1035 = re.compile(_DNS1035_PATTERN)
 _DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$")
 _CIDR = re.compile(r"^[0-9a-fA-F:.]+/\d{1,3}$")
 _INITIAL_BACKOFF = 1.0
 _MAX_BACKOFF = 30.0
 # Bounds the CEL rules on canary steps need to pass the apiserver's cost estimate.
 MAX_CANARY_STEPS = 50
+NAME_NOT_DNS1035 = (
+    "metadata.name must be a DNS-1035 label (lower case letters, digits and '-', starting with a letter)"
+)
 NAME_TOO_LONG = (
     f"metadata.name must be at most {MAX_NAME_LENGTH} characters, so that revision and Service names fit"
 )
@@ -560,6 +564,63 @@ class AgentDeploymentSpec(ApiModel):
         return self
 
 
+class ApprovalStatus(ApiModel):
+    """Who released an indefinite pause, and when."""
+
+    revision: str
+    """Revision that was approved."""
+    step: int
+    """Step index that was approved."""
+    by: str
+    """Identity of the approver."""
+    at: str
+    """Time of the approval."""
+
+
+class EvaluationStatus(ApiModel):
+    """The evaluation gate of the current step."""
+
+    revision: str
+    """Revision under evaluation."""
+    step: int
+    """Step index of the evaluate step."""
+    result: Literal["Running", "Passed", "Failed", "TimedOut"]
+    """Running, Passed, Failed or TimedOut."""
+    started_at: str
+    """When the evaluation Job was requested."""
+    score: float | None = None
+    """Score the job reported."""
+    message: str | None = None
+    """Why it passed or failed."""
+
+
+class RolloutStatus(ApiModel):
+    """Rollout progress. It lives only here, so an operator restart resumes at the same step."""
+
+    step_index: int | None = None
+    """Index of the canary step being executed."""
+    step_started_at: str | None = None
+    """When the current step began; pause timers count from here."""
+    started_at: str | None = None
+    """When the canary revision began rolling out."""
+    restart_baseline: int | None = None
+    """Canary container restarts when the rollout began (crash-loop detection)."""
+    failed_revision: str | None = None
+    """Revision that failed or was aborted; not retried until the spec changes or `agentctl retry`."""
+    rollback_override: str | None = None
+    """Revision pinned by a manual rollback."""
+    rollback_from: str | None = None
+    """Revision the spec asked for when the rollback was made; the override holds while it still does."""
+    approval: ApprovalStatus | None = None
+    """Last approval."""
+    evaluation: EvaluationStatus | None = None
+    """Current or last evaluation gate."""
+    handled_commands: dict[str, str] | None = None
+    """Time of the last command of each verb already acted on."""
+    message: str | None = None
+    """What the rollout is doing or waiting for."""
+
+
 class ReadinessSummary(ApiModel):
     """The readiness report, summarised."""
 
@@ -610,6 +671,8 @@ class AgentDeploymentStatus(ApiModel):
     """Readiness report summary."""
     missing_secrets: list[str] | None = None
     """Secrets the desired revision references that do not exist."""
+    rollout: RolloutStatus | None = None
+    """Rollout progress."""
 
 
 class AgentDeployment(ApiModel):
@@ -617,6 +680,8 @@ class AgentDeployment(ApiModel):
 
     model_config = cel_rules(
         (f"size(self.metadata.name) <= {MAX_NAME_LENGTH}", NAME_TOO_LONG),
+        # The apiserver only demands a DNS-1123 subdomain; Service names need DNS-1035.
+        (f"self.metadata.name.matches('{_DNS1035_PATTERN}')", NAME_NOT_DNS1035),
     )
 
     api_version: Literal["agentoperator.dev/v1alpha1"] = API_VERSION
@@ -636,7 +701,5 @@ class AgentDeployment(ApiModel):
         if len(metadata.name) > MAX_NAME_LENGTH:
             raise ValueError(NAME_TOO_LONG)
         if not _DNS1035.match(metadata.name):
-            raise ValueError(
-                "name must be a DNS-1035 label (lower case letters, digits and '-', starting with a letter)"
-            )
+            raise ValueError(NAME_NOT_DNS1035)
         return metadata
