@@ -52,10 +52,14 @@ def command_names(commands: Sequence[Command] = COMMANDS) -> list[str]:
     return [c.name for c in commands]
 
 
-def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    console: Console | None = None,
+    commands: Sequence[Command] = COMMANDS,
+) -> int:
     """Runs ``agentctl`` with ``argv`` (the process arguments by default) and returns the exit code."""
     _tolerate_unencodable_output()
-    args = build_parser().parse_args(argv)
+    args = build_parser(commands).parse_args(argv)
     console = console or Console.for_terminal()
     command: Command = args.command
     try:
