@@ -1,0 +1,93 @@
+"""Custom rules: CEL expressions over the AgentDeployment, compiled once, judged per agent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import cel
+
+from ..api import ApiError
+from ..api.policy import CustomRule, RuleSeverity
+from ._types import Outcome
+
+RULE_VARIABLE = "object"
+_MAX_ERROR_LENGTH = 200
+# Shorter values are field-like words (true, high); masking them would garble the message.
+_MIN_REDACTED_LENGTH = 4
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A custom rule whose expression compiled."""
+
+    name: str
+    expression: str
+    message: str
+    severity: RuleSeverity
+    program: Any = field(repr=False, compare=False)
+
+    @property
+    def id(self) -> str:
+        return f"custom.{self.name}"
+
+
+def compile_rule(rule: CustomRule, index: int) -> CompiledRule | ApiError:
+    """The compiled rule, or the error to report at spec.rules[index].expression."""
+    path = f"spec.rules[{index}].expression"
+    try:
+        program = cel.compile(rule.expression)
+    except (ValueError, RuntimeError, TypeError) as exc:
+        return ApiError(path, f"invalid CEL: {_first_line(str(exc))}")
+    unknown = sorted(set(program.variables()) - {RULE_VARIABLE})
+    if unknown:
+        return ApiError(
+            path, f"unknown variable {', '.join(unknown)}; the AgentDeployment is available as `object`"
+        )
+    return CompiledRule(rule.name, rule.expression, rule.message, rule.severity, program)
+
+
+def judge(rule: CompiledRule, wire_object: dict[str, Any]) -> Outcome:
+    """Run the rule. Errors and non-boolean results fail the rule instead of raising."""
+    try:
+        result = rule.program.execute({RULE_VARIABLE: wire_object})
+    except KeyError as exc:
+        detail = _first_line(_redact(str(exc), wire_object))
+        return Outcome.failed(
+            f"{rule.message} (the expression reads a field that is not set: {detail};"
+            " guard optional fields with has())"
+        )
+    except Exception as exc:
+        # Any CEL runtime error (overloads, conversions, division) fails the rule; it never crashes.
+        detail = _first_line(_redact(str(exc), wire_object))
+        return Outcome.failed(f"{rule.message} (the expression failed: {detail})")
+    if not isinstance(result, bool):
+        return Outcome.failed(
+            f"{rule.message} (the expression must return true or false, not {type(result).__name__})"
+        )
+    if result:
+        return Outcome.passed(f"rule holds: {rule.expression}")
+    return Outcome.failed(rule.message)
+
+
+def _redact(text: str, wire_object: Any) -> str:
+    """``text`` with every string value of the object masked: CEL errors quote their inputs, and
+    an input may be a credential."""
+    for value in sorted(_string_values(wire_object), key=len, reverse=True):
+        text = text.replace(value, "<redacted>")
+    return text
+
+
+def _string_values(node: Any) -> set[str]:
+    if isinstance(node, str):
+        return {node} if len(node) >= _MIN_REDACTED_LENGTH else set()
+    if isinstance(node, dict):
+        return set().union(*(_string_values(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_string_values(v) for v in node))
+    return set()
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "unknown error"
+    return line[:_MAX_ERROR_LENGTH]
