@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Build (or reuse) the pinned cluster tools from the Go module proxy.
+#
+#   hack/build-tools.sh            build/reuse everything, link it into .local/bin
+#   hack/build-tools.sh --check    exit 0 if everything is already cached, else 1
+#
+# Every component is built from its wrapper module under tools/<name>/ (go.mod +
+# go.sum are committed; binaries never are) into a per-user cache:
+#
+#   ${AGENT_OPERATOR_CACHE:-~/.cache/agent-operator}/bin/<name>-<version>-<hash>/
+#
+# <hash> covers the wrapper's go.mod and go.sum, the Go version, the target
+# platform and the link flags, so a fresh clone on the same machine reuses the
+# binaries in seconds and a version bump builds into a new directory.
+# .local/bin/ in the repository gets symlinks to the cached binaries.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${AGENT_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agent-operator}"
+LOCAL_BIN="$ROOT/.local/bin"
+CHECK_ONLY=false
+[[ "${1:-}" == "--check" ]] && CHECK_ONLY=true
+
+export GOTOOLCHAIN=local CGO_ENABLED=0
+export GOFLAGS="${GOFLAGS:-} -mod=readonly"
+
+log() { printf '[build-tools] %s\n' "$*" >&2; }
+
+command -v go >/dev/null || { log "go is not installed (need Go >= 1.26)"; exit 1; }
+GO_VERSION="$(go env GOVERSION)"
+GO_PLATFORM="$(go env GOOS)-$(go env GOARCH)"
+
+# require_version <module dir> <module path>: the version the wrapper pins.
+require_version() {
+  awk -v m="$2" '$1 == m && $2 ~ /^v/ {print $2; exit} $1 == "require" && $2 == m {print $3; exit}' \
+    "$ROOT/tools/$1/go.mod"
+}
+
+K8S_VERSION="$(require_version k8s k8s.io/kubernetes)"
+ETCD_VERSION="$(require_version etcd go.etcd.io/etcd/server/v3)"
+KWOK_VERSION="$(require_version kwok sigs.k8s.io/kwok)"
+HELM_VERSION="$(require_version helm helm.sh/helm/v4)"
+for v in K8S_VERSION ETCD_VERSION KWOK_VERSION HELM_VERSION; do
+  [[ -n "${!v}" ]] || { log "could not read $v from tools/*/go.mod"; exit 1; }
+done
+K8S_MINOR="$(cut -d. -f2 <<<"$K8S_VERSION")"
+
+K8S_LDFLAGS="-s -w"
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  K8S_LDFLAGS+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$K8S_MINOR"
+  K8S_LDFLAGS+=" -X $pkg.gitTreeState=clean"
+done
+ETCD_LDFLAGS="-s -w"
+KWOK_LDFLAGS="-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}"
+KWOK_LDFLAGS+=" -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=${K8S_VERSION#v}"
+HELM_LDFLAGS="-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION"
+HELM_LDFLAGS+=" -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
+
+# component name | module dir | version | ldflags | main packages (space separated)
+COMPONENTS=(
+  "k8s|k8s|$K8S_VERSION|$K8S_LDFLAGS|k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl"
+  "etcd|etcd|$ETCD_VERSION|$ETCD_LDFLAGS|go.etcd.io/etcd/server/v3"
+  "kwok|kwok|$KWOK_VERSION|$KWOK_LDFLAGS|sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl"
+  "helm|helm|$HELM_VERSION|$HELM_LDFLAGS|helm.sh/helm/v4/cmd/helm"
+)
+
+# Directory name for a component: <name>-<version>-<hash>.
+component_dir() {
+  local name="$1" dir="$2" version="$3" ldflags="$4" pkgs="$5" hash
+  hash="$(
+    {
+      cat "$ROOT/tools/$dir/go.mod" "$ROOT/tools/$dir/go.sum"
+      printf '%s\n' "$GO_VERSION" "$GO_PLATFORM" "$ldflags" "$pkgs" "trimpath cgo=0"
+    } | sha256sum | cut -c1-12
+  )"
+  printf '%s/bin/%s-%s-%s' "$CACHE" "$name" "$version" "$hash"
+}
+
+# The executable name `go build` gives a main package.
+binary_name() {
+  local pkg="$1" base
+  base="${pkg##*/}"
+  # go.etcd.io/etcd/server/v3 -> "server"; install it as "etcd".
+  if [[ "$pkg" == go.etcd.io/etcd/server/v3 ]]; then echo etcd; return; fi
+  echo "$base"
+}
+
+mkdir -p "$CACHE/bin" "$LOCAL_BIN"
+missing=0
+total_start=$SECONDS
+
+for entry in "${COMPONENTS[@]}"; do
+  IFS='|' read -r name dir version ldflags pkgs <<<"$entry"
+  out="$(component_dir "$name" "$dir" "$version" "$ldflags" "$pkgs")"
+  if [[ ! -f "$out/.complete" ]]; then
+    if $CHECK_ONLY; then
+      log "missing: $name $version ($out)"
+      missing=1
+      continue
+    fi
+    # Serialise builds of the same component across clones sharing the cache.
+    exec {lock}>"$out.lock"
+    flock "$lock"
+    if [[ ! -f "$out/.complete" ]]; then
+      log "building $name $version ($pkgs)"
+      log "  into $out"
+      start=$SECONDS
+      tmp="$(mktemp -d "$CACHE/bin/.tmp-$name-XXXXXX")"
+      # shellcheck disable=SC2086 # pkgs is a word list on purpose
+      (cd "$ROOT/tools/$dir" && go build -trimpath -ldflags "$ldflags" -o "$tmp/" $pkgs)
+      if [[ -f "$tmp/server" ]]; then mv "$tmp/server" "$tmp/etcd"; fi
+      touch "$tmp/.complete"
+      rm -rf "$out"
+      mv "$tmp" "$out"
+      log "  built $name in $((SECONDS - start))s"
+    fi
+    flock -u "$lock"
+    exec {lock}>&-
+  else
+    log "cached: $name $version ($out)"
+  fi
+  if ! $CHECK_ONLY; then
+    for pkg in $pkgs; do
+      bin="$(binary_name "$pkg")"
+      ln -sfn "$out/$bin" "$LOCAL_BIN/$bin"
+    done
+  fi
+done
+
+if $CHECK_ONLY; then exit "$missing"; fi
+
+log "tools ready in $((SECONDS - total_start))s; binaries linked into ${LOCAL_BIN#"$ROOT"/}:"
+for f in "$LOCAL_BIN"/*; do
+  log "  $(basename "$f") -> $(readlink "$f")"
+done
