@@ -1,8 +1,14 @@
 """The renderer: a pure function from an AgentDeployment (and what the cluster supports) to the
-Kubernetes objects the operator applies. Same input, byte-identical output."""
+Kubernetes objects the operator applies. Same input, byte-identical output.
+
+Besides the rendering functions, the labels, metadata and hardened security contexts are exported
+so that other objects the operator creates for an agent (evaluation Jobs, ControllerRevisions)
+look and behave like the rendered ones.
+"""
 
 from ._capabilities import ClusterCapabilities
-from ._meta import AGENT_CONTAINER
+from ._meta import AGENT_CONTAINER, AGENT_LABEL, REVISION_LABEL, agent_labels, object_meta, revision_labels
+from ._pod import hardened_container_security_context, hardened_pod_security_context
 from ._render import render
 from ._revision import render_revision
 from ._revision_hash import revision_hash
@@ -11,10 +17,17 @@ from ._yaml import to_yaml
 
 __all__ = [
     "AGENT_CONTAINER",
+    "AGENT_LABEL",
+    "REVISION_LABEL",
     "ClusterCapabilities",
+    "agent_labels",
+    "hardened_container_security_context",
+    "hardened_pod_security_context",
+    "object_meta",
     "render",
     "render_revision",
     "render_shared",
     "revision_hash",
+    "revision_labels",
     "to_yaml",
 ]
