@@ -24,19 +24,22 @@ def _parse(value: str) -> frozenset[str]:
     return names
 
 
-def add_capabilities_option(parser: argparse.ArgumentParser) -> None:
+def add_capabilities_option(parser: argparse.ArgumentParser, default_help: str) -> None:
     parser.add_argument(
         "--capabilities",
         metavar="LIST",
         type=_parse,
-        default=frozenset(),
-        help="comma-separated optional APIs the target cluster has: "
-        f"{', '.join(CAPABILITY_FIELDS)} (default: none, as on a bare cluster)",
+        default=None,
+        help=f"comma-separated optional APIs the target cluster has: {', '.join(CAPABILITY_FIELDS)}"
+        f" ('' for none); {default_help}",
     )
 
 
-def capabilities_from(args: argparse.Namespace) -> ClusterCapabilities:
+def capabilities_from(args: argparse.Namespace) -> ClusterCapabilities | None:
+    """The capabilities given on the command line, or None when the option was not used."""
     from ..render import ClusterCapabilities
 
+    if args.capabilities is None:
+        return None
     flags = {CAPABILITY_FIELDS[name]: True for name in args.capabilities}
     return ClusterCapabilities(**flags)

@@ -23,11 +23,11 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         default="yaml",
         help="yaml: multi-document YAML (default); json: one kind: List object",
     )
-    add_capabilities_option(parser)
+    add_capabilities_option(parser, "default: none, as on a bare cluster")
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
-    from ..render import render, to_yaml
+    from ..render import ClusterCapabilities, render, to_yaml
 
     inputs = read_all([args.file])
     problems = list(inputs.problems)
@@ -47,7 +47,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             console.problem(line)
         return EXIT_INVALID
 
-    capabilities = capabilities_from(args)
+    capabilities = capabilities_from(args) or ClusterCapabilities()
     objects: list[dict[str, Any]] = [obj for agent in agents for obj in render(agent, capabilities)]
     if args.output == "json":
         console.print(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, indent=2))

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, get_args
 
-from ..api import AgentDeployment
+from ..api import AgentDeployment, ReadinessPolicy
 from ..api.agent import Environment
 from ..loader import Document, DocumentError, load_agent, load_policy
 from ._capabilities import add_capabilities_option, capabilities_from
@@ -22,7 +22,7 @@ from ._inputs import read_all
 from ._text_report import format_report, format_summary
 
 if TYPE_CHECKING:
-    from ..policy import EffectivePolicy, ReadinessReport
+    from ..policy import ReadinessReport
     from ..render import ClusterCapabilities
 
 ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
@@ -55,30 +55,44 @@ class Outcome:
         return EXIT_OK
 
 
-def load_policies(documents: Iterable[Document], outcome: Outcome) -> list[EffectivePolicy]:
-    """The ReadinessPolicies of ``documents`` compiled for the engine; problems go into ``outcome``."""
-    from ..policy import PolicyError
-    from ..policy import load_policy as compile_policy
+def load_policies(documents: Iterable[Document], outcome: Outcome) -> list[ReadinessPolicy]:
+    """The valid ReadinessPolicies of ``documents``; problems go into ``outcome``.
 
-    policies: list[EffectivePolicy] = []
+    Every policy is compiled here, not only the one that wins for some agent, so that a broken
+    policy file fails the run whatever the agents are.
+    """
+    policies: list[ReadinessPolicy] = []
     for doc in documents:
         if doc.kind != "ReadinessPolicy":
             outcome.notes.append(
                 f"{doc.location}: skipped {_describe(doc)} (--policy files hold ReadinessPolicies)"
             )
             continue
-        try:
-            policies.append(compile_policy(load_policy(doc.data, doc.location)))
-        except DocumentError as exc:
-            outcome.problems.extend(exc.lines())
-        except PolicyError as exc:
-            outcome.problems.extend(f"{doc.location}: {error}" for error in exc.errors)
+        policy = _checked_policy(doc, outcome)
+        if policy is not None:
+            policies.append(policy)
     return policies
+
+
+def _checked_policy(doc: Document, outcome: Outcome) -> ReadinessPolicy | None:
+    from ..policy import PolicyError
+    from ..policy import load_policy as compile_policy
+
+    try:
+        policy = load_policy(doc.data, doc.location)
+        compile_policy(policy)
+    except DocumentError as exc:
+        outcome.problems.extend(exc.lines())
+        return None
+    except PolicyError as exc:
+        outcome.problems.extend(f"{doc.location}: {error}" for error in exc.errors)
+        return None
+    return policy
 
 
 def check_documents(
     documents: Iterable[Document],
-    policies: Sequence[EffectivePolicy] = (),
+    policies: Sequence[ReadinessPolicy] = (),
     environment: str | None = None,
     capabilities: ClusterCapabilities | None = None,
     outcome: Outcome | None = None,
@@ -89,23 +103,15 @@ def check_documents(
     profile of its environment (``environment`` overrides spec.environment). ReadinessPolicy documents
     among the inputs are checked for validity but not applied: policies are chosen explicitly.
     """
-    from ..policy import PolicyError, evaluate, select_policy
-    from ..policy import load_policy as compile_policy
+    from ..policy import evaluate, select_policy
 
     outcome = outcome if outcome is not None else Outcome()
     for doc in documents:
         if doc.kind == "ReadinessPolicy":
-            try:
-                compile_policy(load_policy(doc.data, doc.location))
-            except DocumentError as exc:
-                outcome.problems.extend(exc.lines())
-                continue
-            except PolicyError as exc:
-                outcome.problems.extend(f"{doc.location}: {error}" for error in exc.errors)
-                continue
-            outcome.notes.append(
-                f"{doc.location}: ReadinessPolicy is valid; not applied (pass it with --policy)"
-            )
+            if _checked_policy(doc, outcome) is not None:
+                outcome.notes.append(
+                    f"{doc.location}: ReadinessPolicy is valid; not applied (pass it with --policy)"
+                )
             continue
         if doc.kind != "AgentDeployment":
             outcome.notes.append(f"{doc.location}: skipped {_describe(doc)} (not an AgentDeployment)")
@@ -159,12 +165,15 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         help="judge every agent as if spec.environment were ENV (picks the built-in profile)",
     )
     parser.add_argument("-o", "--output", choices=("text", "json"), default="text", help="report format")
-    add_capabilities_option(parser)
+    add_capabilities_option(
+        parser,
+        "default: unknown, so checks that depend on the cluster judge the spec only",
+    )
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
     outcome = Outcome()
-    policies: list[EffectivePolicy] = []
+    policies: list[ReadinessPolicy] = []
     if args.policy:
         policy_inputs = read_all(args.policy)
         outcome.problems.extend(policy_inputs.problems)
