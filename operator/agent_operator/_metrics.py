@@ -1,0 +1,41 @@
+"""Prometheus metrics of the operator. Names are part of the interface: dashboards use them."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+API_REQUESTS = Counter(
+    "agent_operator_api_requests_total",
+    "Kubernetes API requests made by the operator, by verb and kind.",
+    ["verb", "kind"],
+)
+RECONCILES = Counter(
+    "agent_operator_reconciles_total",
+    "Reconciles of AgentDeployments, by result (ok, error).",
+    ["namespace", "agent", "result"],
+)
+RECONCILE_SECONDS = Histogram(
+    "agent_operator_reconcile_duration_seconds",
+    "Wall time of one reconcile.",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+RECONCILE_ERRORS = Counter(
+    "agent_operator_reconcile_errors_total",
+    "Reconciles that failed, by reason.",
+    ["namespace", "agent", "reason"],
+)
+POLICY_VIOLATIONS = Gauge(
+    "agent_operator_policy_violations",
+    "Failing required readiness checks of an agent's desired revision.",
+    ["namespace", "agent"],
+)
+ROLLOUTS = Counter(
+    "agent_operator_rollouts_total",
+    "Revisions that started rolling out.",
+    ["namespace", "agent"],
+)
+ROLLBACKS = Counter(
+    "agent_operator_rollbacks_total",
+    "Rollbacks, by trigger (automatic, manual).",
+    ["namespace", "agent", "trigger"],
+)

@@ -1,0 +1,133 @@
+"""The evaluation gate's Job: built from spec.evaluation, pointed at the canary and the stable
+Services, and read back (exit status and the JSON score in its termination message)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from ..api.agent import AgentDeployment
+from ..render import (
+    REVISION_LABEL,
+    hardened_container_security_context,
+    hardened_pod_security_context,
+    object_meta,
+    revision_labels,
+)
+from ..rollout.types import EvaluationObservation
+
+EVALUATION_STEP_LABEL: Final = "agentoperator.dev/evaluation-step"
+ROLE_LABEL: Final = "agentoperator.dev/role"
+EVALUATION_ROLE: Final = "evaluation"
+FINISHED_JOB_TTL_SECONDS: Final = 7 * 24 * 3600
+"""Finished evaluation Jobs (and their logs) stay a week for debugging, then the TTL controller
+removes them; the result itself is kept in status and history."""
+
+
+def job_name(agent_name: str, revision: str, step: int) -> str:
+    """At most 40 + 6 + 10 = 56 characters, under the 63 a Job's pod label allows."""
+    digest = hashlib.sha256(f"{revision}/{step}".encode()).hexdigest()[:10]
+    return f"{agent_name[:40]}-eval-{digest}"
+
+
+def _service_url(agent: AgentDeployment, service: str) -> str:
+    ports = agent.spec.container.ports or []
+    port = f":{ports[0].container_port}" if ports else ""
+    namespace = agent.metadata.namespace or "default"
+    return f"http://{service}.{namespace}.svc{port}"
+
+
+def evaluation_job(agent: AgentDeployment, revision: str, step: int) -> dict[str, Any]:
+    """The Job that evaluates ``revision`` at canary step ``step``. Requires spec.evaluation."""
+    suite = agent.spec.evaluation
+    if suite is None:
+        raise ValueError("spec.evaluation is required for an evaluate step")
+    name = agent.metadata.name
+    labels = {
+        **revision_labels(agent, revision),
+        ROLE_LABEL: EVALUATION_ROLE,
+        EVALUATION_STEP_LABEL: str(step),
+    }
+    env = [
+        {"name": "AGENT_URL", "value": _service_url(agent, f"{name}-canary")},
+        {"name": "BASELINE_URL", "value": _service_url(agent, f"{name}-stable")},
+        {"name": "REVISION", "value": revision},
+        {"name": "MIN_SCORE", "value": f"{suite.min_score:g}"},
+        *[e.to_wire() for e in suite.env or []],
+    ]
+    container: dict[str, Any] = {
+        "name": "evaluation",
+        "image": suite.image,
+        "env": env,
+        "securityContext": hardened_container_security_context(),
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+    if suite.command:
+        container["command"] = list(suite.command)
+    if suite.args:
+        container["args"] = list(suite.args)
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": object_meta(agent, job_name(name, revision, step), labels),
+        "spec": {
+            "backoffLimit": suite.backoff_limit,
+            "activeDeadlineSeconds": suite.timeout_seconds,
+            "ttlSecondsAfterFinished": FINISHED_JOB_TTL_SECONDS,
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "automountServiceAccountToken": False,
+                    "securityContext": hardened_pod_security_context(),
+                    "containers": [container],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                },
+            },
+        },
+    }
+
+
+def observe_evaluation(
+    job: Mapping[str, Any] | None, pods: Iterable[Mapping[str, Any]]
+) -> EvaluationObservation:
+    """What the gate needs to know about its Job: done or not, and the score it reported.
+
+    The score is read from a JSON object in a container's termination message, e.g.
+    ``{"score": 0.93}``; a job that reports no score passes on its exit status alone.
+    """
+    if job is None:
+        return EvaluationObservation(exists=False)
+    status = job.get("status") or {}
+    conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+    succeeded = conditions.get("Complete") == "True" or int(status.get("succeeded") or 0) > 0
+    failed = conditions.get("Failed") == "True"
+    score, message = _reported_score(pods)
+    return EvaluationObservation(
+        exists=True, succeeded=succeeded, failed=failed, score=score, message=message
+    )
+
+
+def _reported_score(pods: Iterable[Mapping[str, Any]]) -> tuple[float | None, str]:
+    for pod in pods:
+        for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+            terminated = (cs.get("state") or {}).get("terminated") or {}
+            text = terminated.get("message")
+            if not text:
+                continue
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                return None, "termination message is not JSON; judged on exit status"
+            if isinstance(parsed, dict) and isinstance(parsed.get("score"), int | float):
+                detail = str(parsed.get("message") or parsed.get("summary") or "")[:200]
+                return float(parsed["score"]), detail
+            return None, "termination message has no numeric score; judged on exit status"
+    return None, ""
+
+
+def job_revision(job: Mapping[str, Any]) -> str | None:
+    return ((job.get("metadata") or {}).get("labels") or {}).get(REVISION_LABEL)

@@ -1,0 +1,137 @@
+"""kopf registration: thin handlers that turn watch events into reconcile requests.
+
+Every handler is an ``on.event`` handler or a timer, which kopf does not persist any progress
+for: the operator's only writes are the ones the planner decides, so a resync of an unchanged
+agent costs zero writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+import kubernetes
+
+from ..api import GROUP, VERSION
+from .reconciler import Reconciler
+
+_log = logging.getLogger(__name__)
+
+PREFIX = "agentoperator.dev"
+AGENT_LABEL = "agentoperator.dev/agent"
+MANAGED = {"app.kubernetes.io/managed-by": "agent-operator"}
+RESYNC_SECONDS = 60.0
+
+
+def configure_settings(settings: kopf.OperatorSettings, *, peering: str | None, priority: int) -> None:
+    """Operator-wide kopf settings: our own finalizer and annotation prefix, peering for HA,
+    watch timeouts that survive idle load balancers, and quiet event posting."""
+    settings.persistence.finalizer = f"{PREFIX}/finalizer"
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=PREFIX, key="last-handled-configuration"
+    )
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.watching.connect_timeout = 30
+    settings.networking.request_timeout = 60
+    settings.posting.level = logging.WARNING
+    settings.posting.reporting_component = "agent-operator"
+    settings.execution.max_workers = 32
+    settings.batching.worker_limit = 64
+    if peering:
+        settings.peering.name = peering
+        settings.peering.priority = priority
+        settings.peering.mandatory = True
+    else:
+        settings.peering.standalone = True
+
+
+def _memo_reconciler(memo: Any) -> Reconciler:
+    reconciler: Reconciler = memo.reconciler
+    return reconciler
+
+
+@kopf.on.login()
+def login(**_: Any) -> kopf.ConnectionInfo | None:
+    """Log kopf in with the configuration agentctl already loaded (kubeconfig, context or
+    in-cluster), so both clients talk to the same cluster as the same user."""
+    cfg = kubernetes.client.Configuration.get_default_copy()
+    header = cfg.get_api_key_with_prefix("BearerToken") or cfg.get_api_key_with_prefix("authorization")
+    parts = header.split(" ", 1) if header else []
+    scheme, token = (
+        (None, None) if not parts else (None, parts[0]) if len(parts) == 1 else (parts[0], parts[1])
+    )
+    return kopf.ConnectionInfo(
+        server=cfg.host,
+        ca_path=cfg.ssl_ca_cert,
+        insecure=not cfg.verify_ssl,
+        username=cfg.username or None,
+        password=cfg.password or None,
+        scheme=scheme,
+        token=token,
+        certificate_path=cfg.cert_file,
+        private_key_path=cfg.key_file,
+    )
+
+
+@kopf.on.startup()
+def startup(memo: Any, **_: Any) -> None:
+    threading.Thread(target=_memo_reconciler(memo).run_wakeups, name="wakeups", daemon=True).start()
+
+
+@kopf.on.cleanup()
+def cleanup(memo: Any, **_: Any) -> None:
+    _memo_reconciler(memo).stop()
+
+
+@kopf.on.event(GROUP, VERSION, "agentdeployments")
+def agent_changed(type: str, name: str, namespace: str | None, memo: Any, **_: Any) -> None:
+    reconciler = _memo_reconciler(memo)
+    if namespace is None:
+        return
+    if type == "DELETED":
+        reconciler.forget(namespace, name)  # owner references garbage-collect the children
+    else:
+        reconciler.request(namespace, name)
+
+
+@kopf.timer(
+    GROUP, VERSION, "agentdeployments", interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS, sharp=False
+)
+def resync(name: str, namespace: str | None, memo: Any, **_: Any) -> None:
+    if namespace:
+        _memo_reconciler(memo).request(namespace, name)
+
+
+def _owner_changed(labels: Mapping[str, str], namespace: str | None, memo: Any) -> None:
+    owner = labels.get(AGENT_LABEL)
+    if owner and namespace:
+        _memo_reconciler(memo).request(namespace, owner)
+
+
+# A child changed (its status, a human edit, a deletion): reconcile its agent.
+for _group, _version, _plural in (
+    ("apps", "v1", "deployments"),
+    ("", "v1", "services"),
+    ("", "v1", "configmaps"),
+    ("", "v1", "serviceaccounts"),
+    ("networking.k8s.io", "v1", "networkpolicies"),
+    ("policy", "v1", "poddisruptionbudgets"),
+    ("batch", "v1", "jobs"),
+):
+
+    @kopf.on.event(_group, _version, _plural, labels=MANAGED, id=f"child-{_plural}")
+    def child_changed(labels: Mapping[str, str], namespace: str | None, memo: Any, **_: Any) -> None:
+        _owner_changed(labels, namespace, memo)
+
+
+@kopf.on.event(GROUP, VERSION, "readinesspolicies")
+def policy_changed(memo: Any, **_: Any) -> None:
+    """A policy changed: every agent may be judged differently now."""
+    reconciler = _memo_reconciler(memo)
+    for namespace, name in reconciler.known_agents():
+        reconciler.schedule(namespace, name, 0)

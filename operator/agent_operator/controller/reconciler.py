@@ -1,0 +1,184 @@
+"""Runs one reconcile of one agent: observe, plan, write. Thread-safe and coalescing.
+
+kopf calls :meth:`Reconciler.request` from watch events of the agent and of its children, and
+from the resync timer. Requests for an agent that is already reconciling set a flag instead of
+queueing a second run, so a burst of events costs one extra reconcile, not one per event.
+Nothing here outlives a restart: the wake-up schedule is only an optimisation over the resync
+timer, and all rollout progress is in the cluster.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .._metrics import RECONCILE_ERRORS, RECONCILE_SECONDS, RECONCILES, ROLLBACKS, ROLLOUTS
+from ..kube import AGENT_DEPLOYMENT, KubeApi, KubeError
+from .observe import CapabilityCache, observe
+from .plan import ReconcilePlan, plan_reconcile
+from .timefmt import format_time
+
+_log = logging.getLogger(__name__)
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one reconcile did."""
+
+    writes: int
+    requeue_after: float | None
+
+
+class Reconciler:
+    """Reconciles agents on request; one at a time per agent, many agents in parallel."""
+
+    def __init__(
+        self,
+        kube: KubeApi,
+        capabilities: CapabilityCache | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        error_backoff: float = 10.0,
+    ) -> None:
+        self._kube = kube
+        self._caps = capabilities or CapabilityCache(kube)
+        self._clock = clock
+        self._error_backoff = error_backoff
+        self._guard = threading.Lock()
+        self._running: set[Key] = set()
+        self._dirty: set[Key] = set()
+        self._wakeups: list[tuple[float, Key]] = []
+        self._wake = threading.Condition(self._guard)
+        self._stopped = False
+        self._known: set[Key] = set()
+
+    # -- scheduling ------------------------------------------------------------------------------
+
+    def known_agents(self) -> list[Key]:
+        """Agents seen since start (a cache; the resync timer covers any not yet seen)."""
+        with self._guard:
+            return sorted(self._known)
+
+    def forget(self, namespace: str, name: str) -> None:
+        with self._guard:
+            self._known.discard((namespace, name))
+
+    def request(self, namespace: str, name: str) -> None:
+        """Reconcile the agent now, or right after the reconcile already running for it."""
+        key = (namespace, name)
+        with self._guard:
+            self._known.add(key)
+            if key in self._running:
+                self._dirty.add(key)
+                return
+            self._running.add(key)
+        try:
+            while True:
+                outcome = self._reconcile_once(namespace, name)
+                if outcome.requeue_after is not None:
+                    self.schedule(namespace, name, outcome.requeue_after)
+                with self._guard:
+                    if key not in self._dirty:
+                        self._running.discard(key)
+                        return
+                    self._dirty.discard(key)
+        except BaseException:
+            with self._guard:
+                self._running.discard(key)
+                self._dirty.discard(key)
+            raise
+
+    def schedule(self, namespace: str, name: str, delay: float) -> None:
+        """Ask for a reconcile in ``delay`` seconds (a pause ending, a deadline passing)."""
+        with self._wake:
+            heapq.heappush(self._wakeups, (time.monotonic() + max(delay, 0.0), (namespace, name)))
+            self._wake.notify()
+
+    def run_wakeups(self) -> None:
+        """Loop that fires scheduled reconciles; run it in a daemon thread."""
+        while True:
+            with self._wake:
+                while not self._stopped and (not self._wakeups or self._wakeups[0][0] > time.monotonic()):
+                    timeout = self._wakeups[0][0] - time.monotonic() if self._wakeups else None
+                    self._wake.wait(timeout)
+                if self._stopped:
+                    return
+                _, key = heapq.heappop(self._wakeups)
+            threading.Thread(target=self._safe_request, args=key, daemon=True).start()
+
+    def stop(self) -> None:
+        with self._wake:
+            self._stopped = True
+            self._wake.notify_all()
+
+    def _safe_request(self, namespace: str, name: str) -> None:
+        try:
+            self.request(namespace, name)
+        except Exception:
+            _log.exception("scheduled reconcile of %s/%s failed", namespace, name)
+
+    # -- one reconcile ---------------------------------------------------------------------------
+
+    def _reconcile_once(self, namespace: str, name: str) -> Outcome:
+        started = time.monotonic()
+        try:
+            obs = observe(self._kube, namespace, name, self._caps.get(), self._clock())
+            if obs is None:
+                return Outcome(0, None)
+            plan = plan_reconcile(obs)
+            self._execute(obs.agent, plan)
+        except KubeError as exc:
+            RECONCILES.labels(namespace, name, "error").inc()
+            RECONCILE_ERRORS.labels(namespace, name, f"api{exc.status}").inc()
+            _log.warning(
+                "reconcile failed",
+                extra={"namespace": namespace, "agent": name, "status": exc.status, "error": exc.message},
+            )
+            return Outcome(0, self._error_backoff)
+        except Exception as exc:
+            # One agent's unexpected failure must not affect others: record it and retry later.
+            RECONCILES.labels(namespace, name, "error").inc()
+            RECONCILE_ERRORS.labels(namespace, name, type(exc).__name__).inc()
+            _log.exception("unexpected error reconciling %s/%s", namespace, name)
+            return Outcome(0, self._error_backoff)
+        finally:
+            RECONCILE_SECONDS.observe(time.monotonic() - started)
+        RECONCILES.labels(namespace, name, "ok").inc()
+        return Outcome(plan.writes, plan.requeue_after)
+
+    def _execute(self, body: Mapping[str, Any], plan: ReconcilePlan) -> None:
+        meta = body.get("metadata", {})
+        namespace, name = meta.get("namespace"), meta.get("name")
+        for obj in plan.apply:
+            self._kube.apply(obj)
+        for obj in plan.create:
+            try:
+                self._kube.create(obj)
+            except KubeError as exc:
+                if exc.status != 409:  # already created by an earlier reconcile
+                    raise
+        for ref in plan.delete:
+            self._kube.delete(ref.kind, ref.name, ref.namespace, uid=ref.uid)
+        if plan.status is not None:
+            self._kube.apply_status(AGENT_DEPLOYMENT, name, namespace, plan.status)
+        now = format_time(self._clock())
+        for event in plan.events:
+            if event.reason == "RolloutStarted":
+                ROLLOUTS.labels(namespace, name).inc()
+            elif event.reason == "RolledBack":
+                ROLLBACKS.labels(namespace, name, "automatic" if event.type == "Warning" else "manual").inc()
+            log = _log.warning if event.type == "Warning" else _log.info
+            log(event.message, extra={"namespace": namespace, "agent": name, "reason": event.reason})
+            try:
+                self._kube.post_event(
+                    body, type_=event.type, reason=event.reason, message=event.message, when=now
+                )
+            except KubeError as exc:
+                # Events are best effort; the decision is already in status.
+                _log.warning("could not post event %s: %s", event.reason, exc)

@@ -1,0 +1,51 @@
+"""Starting the operator: `agentctl run` and `python -m agent_operator`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import kopf
+from prometheus_client import start_http_server
+
+from ..kube import KubeApi, load_api_client
+from . import handlers
+from .reconciler import Reconciler
+
+
+def run_operator(
+    *,
+    namespaces: Sequence[str],
+    all_namespaces: bool,
+    kubeconfig: str | None,
+    context: str | None,
+    metrics_port: int,
+    health_port: int,
+    peering: str | None,
+    priority: int,
+    log_format: str,
+    verbose: bool,
+) -> None:
+    """Run until interrupted. Watches ``namespaces``, or the whole cluster."""
+    api_client = load_api_client(kubeconfig, context)
+    kopf.configure(
+        verbose=verbose,
+        log_format=kopf.LogFormat.JSON if log_format == "json" else kopf.LogFormat.PLAIN,
+        log_refkey="object",
+    )
+    logging.getLogger("kubernetes").setLevel(logging.WARNING)
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
+    if metrics_port:
+        start_http_server(metrics_port)
+    settings = kopf.OperatorSettings()
+    handlers.configure_settings(settings, peering=peering, priority=priority)
+    kopf.run(
+        settings=settings,
+        clusterwide=all_namespaces,
+        namespaces=list(namespaces),
+        standalone=peering is None,
+        priority=priority,
+        peering_name=peering,
+        liveness_endpoint=f"http://0.0.0.0:{health_port}/healthz" if health_port else None,
+        memo=kopf.Memo(reconciler=Reconciler(KubeApi(api_client))),
+    )

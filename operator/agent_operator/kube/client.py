@@ -1,0 +1,335 @@
+"""The one place the operator talks to the Kubernetes API.
+
+A thin REST layer over the official client's transport: get, list, server-side apply, delete,
+and metadata-only lists (so Secret values are never fetched). Transient failures (409 on
+non-apply writes, 429, 5xx, connection errors) are retried with capped exponential backoff and
+jitter; everything else surfaces as :class:`KubeError` for the caller to turn into a condition.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import socket
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import urllib3
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from .._metrics import API_REQUESTS
+from .kinds import EVENT, Kind, kind_of
+
+FIELD_MANAGER = "agent-operator"
+_log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+_METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+_RETRYABLE = {409, 429, 500, 502, 503, 504}
+
+
+class KubeError(Exception):
+    """An API call failed for a reason retrying will not fix (or retries ran out)."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(f"{status} {reason}: {message}")
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to retry transient API failures."""
+
+    attempts: int = 5
+    initial_delay: float = 0.2
+    max_delay: float = 5.0
+
+    def delays(self) -> Iterator[float]:
+        delay = self.initial_delay
+        for _ in range(self.attempts - 1):
+            yield random.uniform(delay / 2, delay)
+            delay = min(delay * 2, self.max_delay)
+
+
+def load_api_client(kubeconfig: str | None = None, context: str | None = None) -> client.ApiClient:
+    """An API client from a kubeconfig file, the default kubeconfig, or the in-cluster config."""
+    if kubeconfig or context:
+        config.load_kube_config(config_file=kubeconfig, context=context)  # type: ignore[no-untyped-call]
+    else:
+        try:
+            config.load_incluster_config()  # type: ignore[no-untyped-call]
+        except config.ConfigException:
+            config.load_kube_config()  # type: ignore[no-untyped-call]
+    return client.ApiClient()
+
+
+class KubeApi:
+    """Typed-enough access to the API for the operator and agentctl."""
+
+    def __init__(
+        self,
+        api_client: client.ApiClient,
+        field_manager: str = FIELD_MANAGER,
+        retry: RetryPolicy = RetryPolicy(),
+        request_timeout: float = 30.0,
+    ) -> None:
+        self._api = api_client
+        self.field_manager = field_manager
+        self._retry = retry
+        self._timeout = request_timeout
+        self.instance = socket.gethostname()[:128]
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def get(self, kind: Kind, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        """The object, or None when it does not exist."""
+        try:
+            return self._call("GET", kind, kind.object_path(name, namespace))
+        except KubeError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def list_objects(
+        self, kind: Kind, namespace: str | None = None, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Objects of a kind, optionally filtered by labels. An absent API (CRD not installed)
+        lists nothing."""
+        query = {"labelSelector": label_selector} if label_selector else {}
+        try:
+            body = self._call("GET", kind, kind.collection_path(namespace), query=query)
+        except KubeError as exc:
+            if exc.status == 404:
+                return []
+            raise
+        items: list[dict[str, Any]] = body.get("items") or []
+        for item in items:
+            item.setdefault("apiVersion", kind.api_version)
+            item.setdefault("kind", kind.kind)
+        return items
+
+    def list_metadata(self, kind: Kind, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Only the metadata of each object. Used for Secrets: the operator needs to know a
+        Secret exists and never needs, or fetches, its values."""
+        body = self._call("GET", kind, kind.collection_path(namespace), headers={"Accept": _METADATA_LIST})
+        items: list[dict[str, Any]] = body.get("items") or []
+        return items
+
+    def group_version_available(self, api_version: str) -> bool:
+        """Whether the cluster serves an API group version (e.g. a CRD's)."""
+        path = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+        try:
+            self._request("GET", path, verb="discover", kind_name="discovery")
+        except KubeError as exc:
+            if exc.status in (404, 503):
+                return False
+            raise
+        return True
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def apply(
+        self, obj: Mapping[str, Any], *, subresource: str | None = None, force: bool = True
+    ) -> dict[str, Any]:
+        """Server-side apply ``obj`` as this operator's field manager."""
+        kind = kind_of(dict(obj))
+        meta = obj["metadata"]
+        path = kind.object_path(meta["name"], meta.get("namespace"))
+        if subresource:
+            path = f"{path}/{subresource}"
+        query = {"fieldManager": self.field_manager, "force": "true" if force else "false"}
+        return self._call(
+            "PATCH",
+            kind,
+            path,
+            query=query,
+            body=json.dumps(obj, separators=(",", ":")),
+            headers={"Content-Type": "application/apply-patch+yaml"},
+        )
+
+    def apply_status(self, kind: Kind, name: str, namespace: str | None, status: Mapping[str, Any]) -> None:
+        """Server-side apply of the status subresource."""
+        body = {
+            "apiVersion": kind.api_version,
+            "kind": kind.kind,
+            "metadata": {"name": name, **({"namespace": namespace} if namespace else {})},
+            "status": status,
+        }
+        path = f"{kind.object_path(name, namespace)}/status"
+        query = {"fieldManager": self.field_manager, "force": "true"}
+        self._call(
+            "PATCH",
+            kind,
+            path,
+            query=query,
+            body=json.dumps(body, separators=(",", ":")),
+            headers={"Content-Type": "application/apply-patch+yaml"},
+        )
+
+    def merge_patch(
+        self, kind: Kind, name: str, namespace: str | None, patch: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """A JSON merge patch, for the few fields a human command flips (annotations)."""
+        return self._call(
+            "PATCH",
+            kind,
+            kind.object_path(name, namespace),
+            body=json.dumps(patch),
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+
+    def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """Create an object (for things that are never updated, such as Jobs)."""
+        kind = kind_of(dict(obj))
+        return self._call(
+            "POST",
+            kind,
+            kind.collection_path(obj["metadata"].get("namespace")),
+            body=json.dumps(obj),
+            headers={"Content-Type": "application/json"},
+        )
+
+    def post_event(
+        self,
+        involved: Mapping[str, Any],
+        *,
+        type_: str,
+        reason: str,
+        message: str,
+        when: str,
+        component: str = "agent-operator",
+    ) -> None:
+        """Record a core/v1 Event about ``involved`` (an AgentDeployment body)."""
+        meta = involved["metadata"]
+        namespace = meta.get("namespace") or "default"
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{meta['name']}.", "namespace": namespace},
+            "involvedObject": {
+                "apiVersion": involved.get("apiVersion"),
+                "kind": involved.get("kind"),
+                "name": meta["name"],
+                "namespace": namespace,
+                "uid": meta.get("uid"),
+            },
+            "type": type_,
+            "reason": reason,
+            "message": message[:1024],
+            "source": {"component": component},
+            "reportingComponent": f"agentoperator.dev/{component}",
+            "reportingInstance": self.instance,
+            "firstTimestamp": when,
+            "lastTimestamp": when,
+            "count": 1,
+        }
+        self._call(
+            "POST",
+            EVENT,
+            EVENT.collection_path(namespace),
+            body=json.dumps(event),
+            headers={"Content-Type": "application/json"},
+        )
+
+    def delete(self, kind: Kind, name: str, namespace: str | None, *, uid: str | None = None) -> bool:
+        """Delete with background propagation; False when it was already gone. ``uid`` guards
+        against deleting a newer object of the same name."""
+        options: dict[str, Any] = {"propagationPolicy": "Background"}
+        if uid:
+            options["preconditions"] = {"uid": uid}
+        try:
+            self._call(
+                "DELETE",
+                kind,
+                kind.object_path(name, namespace),
+                body=json.dumps(options),
+                headers={"Content-Type": "application/json"},
+            )
+        except KubeError as exc:
+            if exc.status in (404, 409):
+                return False
+            raise
+        return True
+
+    # -- transport -----------------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        kind: Kind,
+        path: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        body: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        if query:
+            path = f"{path}?{urlencode(query)}"
+        verb = {"GET": "get", "PATCH": "patch", "POST": "create", "DELETE": "delete"}[method]
+        return self._request(method, path, verb=verb, kind_name=kind.kind, body=body, headers=headers)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        verb: str,
+        kind_name: str,
+        body: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        all_headers = {"Accept": "application/json", **(headers or {})}
+        apply = all_headers.get("Content-Type") == "application/apply-patch+yaml"
+
+        def once() -> dict[str, Any]:
+            API_REQUESTS.labels(verb=verb, kind=kind_name).inc()
+            _, url, hdrs, _, _ = self._api.param_serialize(
+                method=method,
+                resource_path=path,
+                header_params=dict(all_headers),
+                auth_settings=["BearerToken"],
+            )
+            try:
+                resp = self._api.call_api(
+                    method, url, header_params=hdrs, body=body, _request_timeout=self._timeout
+                )
+                data: bytes = resp.read()  # type: ignore[no-untyped-call]
+            except (urllib3.exceptions.HTTPError, ApiException, OSError) as exc:
+                raise KubeError(0, "ConnectionError", str(exc)) from exc
+            if resp.status >= 400:
+                raise _error(resp.status, resp.reason or "", data)
+            return json.loads(data) if data else {}
+
+        # A 409 from a forced apply is a real conflict (e.g. immutable field), not a race.
+        return _with_retries(once, self._retry, retry_conflicts=not apply)
+
+
+def _error(status: int, reason: str, data: bytes) -> KubeError:
+    try:
+        message = json.loads(data).get("message", "")
+    except (ValueError, AttributeError):
+        message = data.decode(errors="replace")[:500]
+    return KubeError(status, reason, message)
+
+
+def _with_retries(fn: Callable[[], _T], policy: RetryPolicy, *, retry_conflicts: bool) -> _T:
+    delays = policy.delays()
+    while True:
+        try:
+            return fn()
+        except KubeError as exc:
+            transient = exc.status == 0 or (
+                exc.status in _RETRYABLE and (exc.status != 409 or retry_conflicts)
+            )
+            delay = next(delays, None) if transient else None
+            if delay is None:
+                raise
+            _log.info("retrying after %s %s in %.2fs", exc.status, exc.reason, delay)
+            time.sleep(delay)
