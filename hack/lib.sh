@@ -1,0 +1,59 @@
+# Shared settings for hack/cluster-*.sh. Source it; do not execute it.
+# shellcheck shell=bash
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOCAL="$ROOT/.local"
+LOCAL_BIN="$LOCAL/bin"
+CACHE="${AGENT_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agent-operator}"
+CLUSTER_KUBECONFIG="$LOCAL/kubeconfig"
+
+# kwokctl keeps every cluster under $KWOK_WORKDIR/clusters/<name>. It lives in the
+# per-user cache, not in the clone, so a clone deleted while its cluster runs
+# leaves something cluster-up can find and reap.
+export KWOK_WORKDIR="${KWOK_WORKDIR:-$CACHE/kwok}"
+
+# One cluster per clone: the name derives from the clone's absolute path, and
+# kwokctl picks free loopback ports, so two clones (a developer checkout and a CI
+# clone) never collide.
+if [[ -z "${AGENT_OPERATOR_CLUSTER:-}" ]]; then
+  AGENT_OPERATOR_CLUSTER="ao-$(printf '%s' "$ROOT" | sha256sum | cut -c1-10)"
+fi
+CLUSTER_NAME="$AGENT_OPERATOR_CLUSTER"
+CLUSTER_DIR="$KWOK_WORKDIR/clusters/$CLUSTER_NAME"
+CLUSTER_NODES="${AGENT_OPERATOR_NODES:-3}"
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok-controller)
+
+log() { printf '[%s] %s\n' "${LOG_PREFIX:-cluster}" "$*" >&2; }
+
+is_true() { [[ "${1:-}" =~ ^(1|true|yes|on)$ ]]; }
+
+kwokctl() { "$LOCAL_BIN/kwokctl" "$@"; }
+kc() { "$LOCAL_BIN/kubectl" --kubeconfig "$CLUSTER_KUBECONFIG" "$@"; }
+
+# component_alive <cluster dir> <component>: its pid file names a live process
+# that belongs to this cluster (guards against pid reuse after a reboot).
+component_alive() {
+  local dir="$1" comp="$2" pid
+  [[ -f "$dir/pids/$comp.pid" ]] || return 1
+  pid="$(<"$dir/pids/$comp.pid")"
+  [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$dir"
+}
+
+# delete_cluster <name>: stop its processes and remove its directory.
+delete_cluster() {
+  local name="$1" dir="$KWOK_WORKDIR/clusters/$1"
+  [[ -d "$dir" ]] || return 0
+  if [[ -x "$LOCAL_BIN/kwokctl" ]]; then
+    kwokctl delete cluster --name "$name" --kubeconfig "$dir/kubeconfig.yaml" >/dev/null 2>&1 || true
+  fi
+  # kwokctl only kills what its pid files name; make sure nothing is left.
+  local comp pid
+  for comp in "${COMPONENTS[@]}"; do
+    if component_alive "$dir" "$comp"; then
+      pid="$(<"$dir/pids/$comp.pid")"
+      kill "$pid" 2>/dev/null || true
+    fi
+  done
+  rm -rf "$dir"
+}
