@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,10 @@ from ..api.policy import CustomRule, RuleSeverity
 from ._types import Outcome
 
 RULE_VARIABLE = "object"
+_MACRO_BINDING = re.compile(
+    r"\.(?:all|exists|exists_one|existsOne|map|filter|sortBy|transformList|transformMap)\(\s*"
+    r"([A-Za-z_]\w*)\s*,(?:\s*([A-Za-z_]\w*)\s*,)?"
+)
 _MAX_ERROR_LENGTH = 200
 # Shorter values are field-like words (true, high); masking them would garble the message.
 _MIN_REDACTED_LENGTH = 4
@@ -39,7 +44,9 @@ def compile_rule(rule: CustomRule, index: int) -> CompiledRule | ApiError:
         program = cel.compile(rule.expression)
     except (ValueError, RuntimeError, TypeError) as exc:
         return ApiError(path, f"invalid CEL: {_first_line(str(exc))}")
-    unknown = sorted(set(program.variables()) - {RULE_VARIABLE})
+    # The library lists macro iteration variables (the x of .all(x, ...)) among the variables.
+    bound = {name for match in _MACRO_BINDING.finditer(rule.expression) for name in match.groups() if name}
+    unknown = sorted(set(program.variables()) - {RULE_VARIABLE} - bound)
     if unknown:
         return ApiError(
             path, f"unknown variable {', '.join(unknown)}; the AgentDeployment is available as `object`"
