@@ -60,6 +60,11 @@ class Document:
         return f"{self.source}#{self.index}" if self.multi else self.source
 
     @property
+    def is_object(self) -> bool:
+        """A mapping, as every Kubernetes object is; a bare list or scalar is not a manifest."""
+        return isinstance(self.data, Mapping)
+
+    @property
     def kind(self) -> str | None:
         kind = self.data.get("kind") if isinstance(self.data, Mapping) else None
         return kind if isinstance(kind, str) else None

@@ -33,6 +33,11 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     problems = list(inputs.problems)
     agents: list[AgentDeployment] = []
     for doc in inputs.documents:
+        if not doc.is_object:
+            problems.append(
+                f"{doc.location}: not a Kubernetes object (expected a mapping with apiVersion and kind)"
+            )
+            continue
         if doc.kind != "AgentDeployment":
             console.note(f"{doc.location}: skipped {doc.kind or 'a document without kind'}")
             continue

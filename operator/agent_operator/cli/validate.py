@@ -107,6 +107,11 @@ def check_documents(
 
     outcome = outcome if outcome is not None else Outcome()
     for doc in documents:
+        if not doc.is_object:
+            outcome.problems.append(
+                f"{doc.location}: not a Kubernetes object (expected a mapping with apiVersion and kind)"
+            )
+            continue
         if doc.kind == "ReadinessPolicy":
             if _checked_policy(doc, outcome) is not None:
                 outcome.notes.append(
