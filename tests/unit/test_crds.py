@@ -489,3 +489,11 @@ def test_readiness_policy_examples_fit_the_schema() -> None:
             if isinstance(doc, dict) and doc.get("kind") == "ReadinessPolicy":
                 ReadinessPolicy.model_validate(doc)
                 assert _cel_failures(schema, _apply_defaults(schema, copy.deepcopy(doc))) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("replicas", "4", "must be a whole number"), ("paused", "yes", "must be true or false")],
+)
+def test_wire_types_are_as_strict_as_the_apiserver(field: str, value: str, message: str) -> None:
+    assert message in pydantic_messages(_agent(**{field: value}))

@@ -23,6 +23,9 @@ class ApiModel(BaseModel):
         frozen=True,
         use_attribute_docstrings=True,
         validate_default=False,
+        # No lax coercion ("4" for 4, "yes" for true): the apiserver's schema refuses those, and
+        # what agentctl validate accepts must be what the cluster admits.
+        strict=True,
     )
 
     def to_wire(self) -> dict[str, Any]:
