@@ -247,8 +247,9 @@ DEFINITIONS: tuple[CheckDefinition, ...] = (
         "All Linux capabilities dropped",
         "security",
         f"securityContext.capabilities of {_PSS}: drop must contain ALL, add at most NET_BIND_SERVICE",
-        "Set securityContext.capabilities: {drop: [ALL]} on every overlay container and remove "
-        "capabilities.add (only NET_BIND_SERVICE is allowed).",
+        "Set securityContext.capabilities: {drop: [ALL]} on every container of spec.podTemplate.containers "
+        "and initContainers, and remove capabilities.add there and in "
+        "spec.podTemplate.containerSecurityContext (only NET_BIND_SERVICE is allowed).",
         levels("required", "required", "warning"),
         check_capabilities,
     ),
