@@ -219,8 +219,8 @@ DEFINITIONS: tuple[CheckDefinition, ...] = (
         "image of every container of the rendered pod and spec.evaluation.image, against limits."
         "requireImageDigest and limits.allowedRegistries; without requireImageDigest a tag other than latest "
         "is enough",
-        "Reference images by digest, for example registry.example.com/support-bot@sha256:<64 hex>, from a "
-        "registry the policy allows.",
+        "Set spec.container.image, spec.evaluation.image and overlay container images by digest, for example "
+        "registry.example.com/support-bot@sha256:<64 hex>, from a registry the policy allows.",
         levels("required", "required", "warning"),
         check_image_pinned,
     ),
