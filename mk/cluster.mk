@@ -1,4 +1,38 @@
-# Local control plane targets (owned by the control-plane work).
-.PHONY: cluster-test-prereqs
+# Local control plane targets: a real kube-apiserver + etcd + controller-manager +
+# scheduler, with KWOK simulating nodes and pods. See docs/cluster.md.
+#
+# Bring your own cluster: USE_EXISTING_CLUSTER=true KUBECONFIG=... make test
+
+USE_EXISTING_CLUSTER ?= false
+CLUSTER_KUBECONFIG := $(CURDIR)/.local/kubeconfig
+LOCAL_BIN := $(CURDIR)/.local/bin
+KUBECTL := $(LOCAL_BIN)/kubectl --kubeconfig $(CLUSTER_KUBECONFIG)
+
+# The integration tests find the cluster through these.
+export USE_EXISTING_CLUSTER
+export AGENT_OPERATOR_KUBECONFIG := $(CLUSTER_KUBECONFIG)
+
+.PHONY: tools cluster-up cluster-down cluster-status cluster-test-prereqs demo
+
+tools: ## Build (or reuse from ~/.cache/agent-operator) kube-apiserver, etcd, kwok, kubectl, helm
+	@hack/build-tools.sh
+
+cluster-up: ## Start or reuse the local control plane; kubeconfig in .local/kubeconfig
+	@hack/cluster-up.sh
+
+cluster-down: ## Stop and delete the local control plane
+	@hack/cluster-down.sh
+
+cluster-status: ## Show the local cluster's nodes and components
+	@$(KUBECTL) get --raw '/readyz?verbose' | tail -n 3
+	@$(KUBECTL) get nodes -o wide
+
+ifeq ($(USE_EXISTING_CLUSTER),true)
 cluster-test-prereqs:
-	@true
+	@echo "[cluster] USE_EXISTING_CLUSTER=true: testing against KUBECONFIG=$${KUBECONFIG:-~/.kube/config}"
+else
+cluster-test-prereqs: cluster-up
+endif
+
+demo: $(STAMP) ## Fresh clone to a running demo: tools, cluster, CRDs, narrated (no prompts)
+	@hack/demo.sh
