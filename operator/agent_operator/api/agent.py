@@ -54,6 +54,15 @@ def unique_names(items: list[EnvVar] | list[ContainerPort] | list[SecretMount] |
         raise ValueError(f"{what} names must be unique")
 
 
+def surge_or_unavailable(value: int | str) -> int | str:
+    """maxSurge / maxUnavailable: a pod count or a whole percentage, as a Deployment takes them."""
+    if isinstance(value, bool) or (isinstance(value, int) and value < 0):
+        raise ValueError("must be a non-negative integer or a percentage such as 25%")
+    if isinstance(value, str) and not re.fullmatch(r"\d+%", value):
+        raise ValueError(f"must be a non-negative integer or a percentage such as 25%, not {value!r}")
+    return value
+
+
 class Probes(ApiModel):
     """Health probes of the agent container."""
 
@@ -463,6 +472,11 @@ class Canary(ApiModel):
     max_unavailable: IntOrString = 0
     """Pods allowed below replicas during the rollout (number or percent)."""
 
+    @field_validator("max_surge", "max_unavailable")
+    @classmethod
+    def _int_or_percent(cls, value: int | str) -> int | str:
+        return surge_or_unavailable(value)
+
     @field_validator("steps")
     @classmethod
     def _weights_non_decreasing(cls, steps: list[CanaryStep]) -> list[CanaryStep]:
@@ -479,6 +493,11 @@ class RollingUpdate(ApiModel):
     """Pods allowed above replicas."""
     max_unavailable: IntOrString = "25%"
     """Pods allowed below replicas."""
+
+    @field_validator("max_surge", "max_unavailable")
+    @classmethod
+    def _int_or_percent(cls, value: int | str) -> int | str:
+        return surge_or_unavailable(value)
 
 
 class Rollout(ApiModel):
