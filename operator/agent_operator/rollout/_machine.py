@@ -1,0 +1,113 @@
+"""plan_rollout: one reconcile's decision for an AgentDeployment's revisions."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ._commands import apply_commands
+from ._decision import Decision, supersede_canary
+from ._progress import advance, start_canary
+from ._render import (
+    render_blocked,
+    render_failed,
+    render_paused,
+    render_rollout,
+    render_steady,
+    render_suspended,
+)
+from ._steps import Step, strategy_steps
+from .types import HistoryUpdate, RolloutInput, RolloutPlan, RolloutState
+
+
+def plan_rollout(inp: RolloutInput) -> RolloutPlan:
+    """Decide what the cluster must look like now. Pure and level-based: the same input gives the
+    same plan, and replanning from the plan's own state emits no events (see docs/rollouts.md)."""
+    steps = strategy_steps(inp.rollout)
+    d = Decision(inp, _fit_to_steps(inp.state, steps))
+    apply_commands(d, steps)
+    _release_override(d)
+    _forget_failure_when_spec_moved(d)
+    if inp.suspend:
+        return render_suspended(d)
+    if d.rolled_back:
+        return render_steady(d)
+    if inp.paused:
+        return render_paused(d, steps)
+    return _decide(d, steps)
+
+
+def _decide(d: Decision, steps: tuple[Step, ...]) -> RolloutPlan:
+    inp, state = d.inp, d.state
+    desired = state.rollback_override or inp.desired_revision
+    if state.stable_revision is None:
+        if not inp.can_roll_out:
+            return _block(d, desired)
+        _first_deploy(d, desired)
+        return render_steady(d)
+    if desired == state.stable_revision:
+        d.update(blocked_revision=None)
+        supersede_canary(d, keep=None, why=f"the spec asks for the stable revision {desired} again")
+        return render_steady(d)
+    if desired == state.failed_revision:
+        d.update(blocked_revision=None)
+        supersede_canary(d, keep=None, why=f"the spec asks for the failed revision {desired}")
+        return render_failed(d)
+    if not inp.can_roll_out:
+        return _block(d, desired)
+    d.update(blocked_revision=None)
+    start_canary(d, steps)
+    advance(d, steps)
+    if d.state.failed_revision == desired:
+        return render_failed(d)
+    if d.state.canary_revision is None:
+        return render_steady(d)
+    return render_rollout(d, steps)
+
+
+def _fit_to_steps(state: RolloutState, steps: tuple[Step, ...]) -> RolloutState:
+    """The rollout section is not part of the revision, so steps can shrink mid-rollout: a step
+    index past the end means the promotion."""
+    if state.step_index < len(steps):
+        return state
+    return replace(state, step_index=len(steps) - 1, step_started_at=None)
+
+
+def _release_override(d: Decision) -> None:
+    state = d.state
+    if state.rollback_override is None or d.inp.desired_revision == state.rollback_from:
+        return
+    d.emit(
+        "Normal",
+        "RollbackReleased",
+        f"the spec moved from {state.rollback_from} to {d.inp.desired_revision}: the manual rollback "
+        f"to {state.rollback_override} no longer pins the agent",
+    )
+    d.update(rollback_override=None, rollback_from=None)
+
+
+def _forget_failure_when_spec_moved(d: Decision) -> None:
+    failed = d.state.failed_revision
+    if failed is not None and d.inp.desired_revision != failed:
+        d.update(failed_revision=None, failure_reason=None, message="")
+
+
+def _block(d: Decision, desired: str) -> RolloutPlan:
+    canary = d.state.canary_revision
+    if canary is not None:
+        d.clear_canary()
+    if d.state.blocked_revision != desired:
+        scaled = f"; canary {canary} scaled away" if canary else ""
+        d.emit(
+            "Warning",
+            "Blocked",
+            f"revision {desired} is held back by policy or missing Secrets{scaled}",
+        )
+        d.update(blocked_revision=desired)
+    return render_blocked(d)
+
+
+def _first_deploy(d: Decision, desired: str) -> None:
+    d.update(stable_revision=desired, blocked_revision=None)
+    d.record_revision = desired
+    d.history.append(HistoryUpdate(desired, "Promoted", "first revision: no steps"))
+    d.emit("Normal", "RolloutStarted", f"first revision {desired} goes straight to {d.inp.replicas} replicas")

@@ -1,0 +1,66 @@
+"""The effective step list of a strategy: what the machine walks through for one new revision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ..api.agent import Canary, RollingUpdate, Rollout
+from ._replicas import resolve_bounds
+
+StepKind = Literal["weight", "pause", "approval", "evaluate", "promote", "recreate"]
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: StepKind
+    weight: int = 0
+    """setWeight percent (``weight``), 100 for ``promote`` and ``recreate``."""
+    duration_seconds: int = 0
+    """Timed pause length (``pause``)."""
+    min_score: float | None = None
+    """Step override of spec.evaluation.minScore (``evaluate``)."""
+
+    @property
+    def moves_replicas(self) -> bool:
+        """Steps that wait for pods, and so are subject to the progress deadline."""
+        return self.kind in ("weight", "promote", "recreate")
+
+
+def strategy_steps(rollout: Rollout) -> tuple[Step, ...]:
+    """Canary: the spec steps then an implicit promotion to 100%. RollingUpdate: the promotion
+    alone (one setWeight 100 paced by rollingUpdate). Recreate: stop the stable, then start the new
+    revision at full size."""
+    if rollout.strategy == "Recreate":
+        return (Step("recreate", weight=100),)
+    if rollout.strategy == "RollingUpdate":
+        return (Step("promote", weight=100),)
+    steps: list[Step] = []
+    for spec_step in (rollout.canary or Canary()).steps:
+        if spec_step.set_weight is not None:
+            steps.append(Step("weight", weight=spec_step.set_weight))
+        elif spec_step.pause is not None and spec_step.pause.duration_seconds is not None:
+            steps.append(Step("pause", duration_seconds=spec_step.pause.duration_seconds))
+        elif spec_step.pause is not None:
+            steps.append(Step("approval"))
+        elif spec_step.evaluate is not None:
+            steps.append(Step("evaluate", min_score=spec_step.evaluate.min_score))
+    steps.append(Step("promote", weight=100))
+    return tuple(steps)
+
+
+def weight_at(steps: tuple[Step, ...], index: int) -> int:
+    """Canary weight in force at a step: the last setWeight at or before it (0 before any)."""
+    for step in reversed(steps[: index + 1]):
+        if step.kind in ("weight", "promote", "recreate"):
+            return step.weight
+    return 0
+
+
+def pacing(rollout: Rollout, total: int) -> tuple[int, int]:
+    """(surge, unavailable) pods for the strategy."""
+    if rollout.strategy == "Canary":
+        canary = rollout.canary or Canary()
+        return resolve_bounds(total, canary.max_surge, canary.max_unavailable)
+    rolling = rollout.rolling_update or RollingUpdate()
+    return resolve_bounds(total, rolling.max_surge, rolling.max_unavailable)
