@@ -20,6 +20,9 @@ from .api.agent import API_VERSION
 
 M = TypeVar("M", bound=BaseModel)
 
+# libyaml parses about ten times faster than the pure-Python loader; both are the safe subset.
+_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 KNOWN_KINDS: dict[str, type[BaseModel]] = {
     "AgentDeployment": AgentDeployment,
     "ReadinessPolicy": ReadinessPolicy,
@@ -112,7 +115,7 @@ def _parse_json(text: str, source: str) -> Any:
 
 def _parse_yaml(text: str, source: str) -> Iterator[Any]:
     try:
-        yield from yaml.safe_load_all(text)
+        yield from yaml.load_all(text, Loader=_YAML_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
