@@ -135,7 +135,6 @@ def _rollback(d: Decision, command: Command, steps: tuple[Step, ...]) -> None:
         rollback_from=d.inp.desired_revision,
         **({"failed_revision": None, "failure_reason": None, "message": ""} if forgive else {}),
     )
-    d.rolled_back = True
     d.emit(
         "Normal",
         "RolledBack",

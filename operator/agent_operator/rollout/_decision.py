@@ -25,8 +25,6 @@ class Decision:
     events: list[Event] = field(default_factory=list)
     history: list[HistoryUpdate] = field(default_factory=list)
     record_revision: str | None = None
-    rolled_back: bool = False
-    """A manual rollback happened in this call: it is applied at once, whatever else holds."""
 
     def update(self, **changes: Any) -> None:
         self.state = replace(self.state, **changes)

@@ -29,8 +29,7 @@ def plan_rollout(inp: RolloutInput) -> RolloutPlan:
     _forget_failure_when_spec_moved(d)
     if inp.suspend:
         return render_suspended(d)
-    if d.rolled_back:
-        return render_steady(d)
+    # A manual rollback left no canary, so a paused agent plans exactly the rollback target.
     if inp.paused:
         return render_paused(d, steps)
     return _decide(d, steps)
