@@ -173,7 +173,7 @@ def test_cel_rule_rejects_with_its_message(
 
 
 def test_duplicate_list_map_keys_are_rejected(api: client.ApiClient, namespace: str) -> None:
-    obj = CASES._agent(container={"image": "i:1", "env": [{"name": "A", "value": "1"}, {"name": "A"}]})
+    obj = CASES._agent(secrets=[{"name": "s"}, {"name": "s"}])
     assert "Duplicate value" in _rejection(api, namespace, obj)
 
 

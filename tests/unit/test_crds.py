@@ -182,9 +182,7 @@ def test_list_maps_key_on_required_fields() -> None:
                 assert set(keys) <= set(node["items"].get("required", [])), path
                 found[path] = keys
     assert found == {
-        ".spec.container.env": ["name"],
         ".spec.container.ports": ["name"],
-        ".spec.evaluation.env": ["name"],
         ".spec.secrets": ["name"],
         ".status.conditions": ["type"],
         ".spec.rules": ["name"],
@@ -469,9 +467,14 @@ def test_valid_objects_pass_both(obj: dict[str, Any]) -> None:
 
 
 def test_pydantic_enforces_list_map_uniqueness() -> None:
-    dup_env = _agent(container={"image": "i:1", "env": [{"name": "A", "value": "1"}, {"name": "A"}]})
+    dup_port = _agent(
+        container={
+            "image": "i:1",
+            "ports": [{"name": "http", "containerPort": 80}, {"name": "http", "containerPort": 81}],
+        }
+    )
     dup_secret = _agent(secrets=[{"name": "s"}, {"name": "s"}])
-    assert "env names must be unique" in pydantic_messages(dup_env)
+    assert "port names must be unique" in pydantic_messages(dup_port)
     assert "secret names must be unique" in pydantic_messages(dup_secret)
 
 

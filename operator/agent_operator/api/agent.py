@@ -47,7 +47,7 @@ NAME_TOO_LONG = (
 )
 
 
-def unique_names(items: list[EnvVar] | list[ContainerPort] | list[SecretMount] | None, what: str) -> None:
+def unique_names(items: list[ContainerPort] | list[SecretMount] | None, what: str) -> None:
     """Raises when two items share a name: the CRD lists them as maps keyed by name."""
     names = [item.name for item in items or []]
     if len(set(names)) != len(names):
@@ -85,9 +85,7 @@ class Container(ApiModel):
     """Entrypoint override."""
     args: list[str] | None = None
     """Arguments to the entrypoint."""
-    env: list[EnvVar] | None = Field(
-        default=None, max_length=MAX_ENV_VARS, json_schema_extra=list_map("name")
-    )
+    env: list[EnvVar] | None = Field(default=None, max_length=MAX_ENV_VARS)
     """Environment variables. Credentials belong in valueFrom.secretKeyRef."""
     env_from: list[EnvFromSource] | None = None
     """ConfigMaps or Secrets whose keys all become environment variables."""
@@ -103,12 +101,6 @@ class Container(ApiModel):
     def _unique_ports(cls, ports: list[ContainerPort] | None) -> list[ContainerPort] | None:
         unique_names(ports, "port")
         return ports
-
-    @field_validator("env")
-    @classmethod
-    def _unique_env(cls, env: list[EnvVar] | None) -> list[EnvVar] | None:
-        unique_names(env, "env")
-        return env
 
 
 class PodTemplate(ApiModel):
@@ -395,9 +387,7 @@ class Evaluation(ApiModel):
     """Entrypoint override."""
     args: list[str] | None = None
     """Arguments."""
-    env: list[EnvVar] | None = Field(
-        default=None, max_length=MAX_ENV_VARS, json_schema_extra=list_map("name")
-    )
+    env: list[EnvVar] | None = Field(default=None, max_length=MAX_ENV_VARS)
     """Environment. AGENT_URL, BASELINE_URL and REVISION are added."""
     min_score: float = Field(default=0.9, ge=0, le=1)
     """Lowest passing score, read from the JSON the job writes to its termination message."""
@@ -405,12 +395,6 @@ class Evaluation(ApiModel):
     """The gate fails when the job takes longer."""
     backoff_limit: int = Field(default=0, ge=0, le=10)
     """Job retries before the gate fails."""
-
-    @field_validator("env")
-    @classmethod
-    def _unique_env(cls, env: list[EnvVar] | None) -> list[EnvVar] | None:
-        unique_names(env, "env")
-        return env
 
 
 class PauseStep(ApiModel):
@@ -634,6 +618,14 @@ class RolloutStatus(ApiModel):
     """Last approval."""
     evaluation: EvaluationStatus | None = None
     """Current or last evaluation gate."""
+    approvals: list[ApprovalStatus] | None = Field(default=None, max_length=100)
+    """Every approval of the current canary."""
+    evaluations: list[EvaluationStatus] | None = Field(default=None, max_length=100)
+    """Every finished evaluation of the current canary."""
+    failure_reason: str | None = None
+    """Why the failed revision failed, or why the canary is frozen."""
+    blocked_revision: str | None = None
+    """Desired revision held back by policy or missing Secrets."""
     handled_commands: dict[str, str] | None = None
     """Time of the last command of each verb already acted on."""
     message: str | None = None
