@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import Any
 
@@ -58,6 +59,7 @@ def check_default_deny(ctx: CheckContext) -> Outcome:
     return Outcome.passed("a NetworkPolicy denies ingress and egress by default")
 
 
+@functools.lru_cache(maxsize=1024)
 def _too_wide(cidr: str) -> bool:
     try:
         net = ipaddress.ip_network(cidr, strict=False)

@@ -47,16 +47,17 @@ def _arg_findings(args: list[Any], where: str, path: str, field: str) -> Iterato
 
 
 def _findings(ctx: CheckContext) -> Iterator[Finding]:
-    container = ctx.spec.container
-    wire = container.to_wire()
-    yield from _env_findings(as_list(wire.get("env")), "container 'agent'", "spec.container")
-    for field in ("command", "args"):
-        yield from _arg_findings(as_list(wire.get(field)), "container 'agent'", "spec.container", field)
-    if ctx.spec.evaluation:
-        ev = ctx.spec.evaluation.to_wire()
-        yield from _env_findings(as_list(ev.get("env")), "the evaluation job", "spec.evaluation")
-        for field in ("command", "args"):
-            yield from _arg_findings(as_list(ev.get(field)), "the evaluation job", "spec.evaluation", field)
+    container, evaluation = ctx.spec.container, ctx.spec.evaluation
+    sources = [("container 'agent'", "spec.container", container.env, container.command, container.args)]
+    if evaluation:
+        sources.append(
+            ("the evaluation job", "spec.evaluation", evaluation.env, evaluation.command, evaluation.args)
+        )
+    for where, path, env, command, args in sources:
+        plain_env = [{"name": var.name, "value": var.value} for var in env or []]
+        yield from _env_findings(plain_env, where, path)
+        yield from _arg_findings(list(command or []), where, path, "command")
+        yield from _arg_findings(list(args or []), where, path, "args")
     for c in ctx.containers():
         if c.is_agent:
             continue  # judged from the spec: the renderer adds its own AGENT_* values
