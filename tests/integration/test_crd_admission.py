@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.rest import ApiException
+from tests.support.wait import conditions_of, wait_for_condition
 
 from agent_operator.api import AgentDeployment
 from agent_operator.api.crd import custom_resource_definitions
@@ -47,20 +44,11 @@ CASES = _load_cases()
 
 
 @pytest.fixture(scope="module")
-def api() -> Iterator[client.ApiClient]:
-    kubeconfig = os.environ.get("KUBECONFIG") or str(ROOT / ".local/kubeconfig")
-    if not Path(kubeconfig).exists():
-        pytest.skip(f"no cluster: {kubeconfig} does not exist (run `make cluster-up`)")
-    with config.new_client_from_config(config_file=kubeconfig) as api_client:
-        yield api_client
-
-
-@pytest.fixture(scope="module")
-def crds(api: client.ApiClient) -> list[dict[str, Any]]:
-    extensions = client.ApiextensionsV1Api(api)
+def crds(apiextensions_v1: client.ApiextensionsV1Api) -> list[dict[str, Any]]:
+    """The generated CRDs, server-side applied as `make deploy` would; kept for later tests."""
     generated = custom_resource_definitions()
     for crd in generated:
-        extensions.patch_custom_resource_definition(
+        apiextensions_v1.patch_custom_resource_definition(
             crd["metadata"]["name"],
             crd,
             field_manager=FIELD_MANAGER,
@@ -68,30 +56,20 @@ def crds(api: client.ApiClient) -> list[dict[str, Any]]:
             _content_type="application/apply-patch+yaml",
         )
     for crd in generated:
-        _wait_established(extensions, crd["metadata"]["name"])
+        name = crd["metadata"]["name"]
+        served = wait_for_condition(
+            lambda name=name: apiextensions_v1.read_custom_resource_definition(name),
+            "Established",
+            what=f"CRD {name}",
+            timeout=60,
+        )
+        assert "NonStructuralSchema" not in conditions_of(served)
     return generated
 
 
-def _wait_established(extensions: client.ApiextensionsV1Api, name: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        status = extensions.read_custom_resource_definition(name).status
-        conditions = {c.type: c for c in (status.conditions or [])} if status else {}
-        assert "NonStructuralSchema" not in conditions, conditions["NonStructuralSchema"].message
-        if conditions.get("Established") and conditions["Established"].status == "True":
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"CRD {name} not Established: {conditions}")
-        time.sleep(0.2)
-
-
 @pytest.fixture
-def namespace(api: client.ApiClient, crds: list[dict[str, Any]]) -> Iterator[str]:
-    core = client.CoreV1Api(api)
-    name = f"crd-admission-{uuid.uuid4().hex[:8]}"
-    core.create_namespace({"metadata": {"name": name}})
-    yield name
-    core.delete_namespace(name)
+def api(api_client: client.ApiClient, crds: list[dict[str, Any]]) -> client.ApiClient:
+    return api_client
 
 
 def _create(api: client.ApiClient, namespace: str, obj: dict[str, Any], *, dry_run: bool = True) -> Any:
