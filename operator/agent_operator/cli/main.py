@@ -11,13 +11,13 @@ import traceback
 from collections.abc import Sequence
 
 from .. import __version__
-from . import crds, render, validate
+from . import crds, render, run, validate
 from ._command import EXIT_INVALID, Command
 from ._console import Console
 
 PROG = "agentctl"
 
-COMMANDS: tuple[Command, ...] = (validate.COMMAND, render.COMMAND, crds.COMMAND)
+COMMANDS: tuple[Command, ...] = (validate.COMMAND, render.COMMAND, crds.COMMAND, run.COMMAND)
 """Every subcommand, in the order ``--help`` lists them. A new command is a module plus an entry here."""
 
 

@@ -26,6 +26,7 @@ def command_annotation(
     at: datetime,
     by: str,
     revision: str | None = None,
+    step: int | None = None,
     full: bool = False,
     to_revision: int | None = None,
 ) -> dict[str, str]:
@@ -33,6 +34,8 @@ def command_annotation(
     body: dict[str, Any] = {"at": format_time(at), "by": by}
     if revision:
         body["revision"] = revision
+    if step is not None:
+        body["step"] = step
     if full:
         body["full"] = True
     if to_revision is not None:
@@ -59,12 +62,14 @@ def parse_commands(annotations: Mapping[str, str] | None) -> tuple[tuple[Command
             if at is None:
                 raise ValueError("'at' is missing or not an RFC 3339 time")
             to_revision = body.get("toRevision")
+            step = body.get("step")
             commands.append(
                 Command(
                     verb=cast(Verb, verb),
                     at=at,
                     by=str(body.get("by") or ""),
                     revision=body.get("revision"),
+                    step=int(step) if step is not None else None,
                     full=bool(body.get("full", False)),
                     to_revision=int(to_revision) if to_revision is not None else None,
                 )

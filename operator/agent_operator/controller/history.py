@@ -8,6 +8,7 @@ there.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,14 +19,16 @@ from pydantic import ValidationError
 from ..api.agent import AgentDeployment, AgentDeploymentSpec
 from ..render import REVISION_LABEL, object_meta, revision_labels
 from ..rollout.types import HistoryEntry, HistoryUpdate
+from .rollout_codec import approval_to_wire, evaluation_to_wire
 from .timefmt import format_time
 
 OUTCOME = "agentoperator.dev/outcome"
 OUTCOME_REASON = "agentoperator.dev/outcome-reason"
 OUTCOME_AT = "agentoperator.dev/outcome-at"
-APPROVED_BY = "agentoperator.dev/approved-by"
-EVALUATION_SCORE = "agentoperator.dev/evaluation-score"
-HISTORY_ANNOTATIONS = (OUTCOME, OUTCOME_REASON, OUTCOME_AT, APPROVED_BY, EVALUATION_SCORE)
+SERVED_AS_STABLE = "agentoperator.dev/served-as-stable"
+GATES = "agentoperator.dev/gates"
+"""JSON: {"approvals": [...], "evaluations": [...]} of the revision's canary."""
+HISTORY_ANNOTATIONS = (OUTCOME, OUTCOME_REASON, OUTCOME_AT, SERVED_AS_STABLE, GATES)
 
 
 @dataclass(frozen=True)
@@ -104,10 +107,14 @@ def with_outcome(
     meta = entry.body["metadata"]
     annotations = {k: v for k, v in entry.annotations.items() if k in HISTORY_ANNOTATIONS}
     annotations.update({OUTCOME: update.outcome, OUTCOME_REASON: update.reason, OUTCOME_AT: format_time(now)})
-    if approved_by:
-        annotations[APPROVED_BY] = approved_by
-    if score is not None:
-        annotations[EVALUATION_SCORE] = f"{score:g}"
+    if update.outcome == "Promoted":
+        annotations[SERVED_AS_STABLE] = "true"
+    if update.approvals or update.evaluations:
+        gates = {
+            "approvals": [approval_to_wire(a) for a in update.approvals],
+            "evaluations": [evaluation_to_wire(e) for e in update.evaluations],
+        }
+        annotations[GATES] = json.dumps(gates, sort_keys=True, separators=(",", ":"))
     keep = {k: meta[k] for k in ("name", "namespace", "labels", "ownerReferences") if k in meta}
     body["metadata"] = {**keep, "annotations": annotations}
     return body

@@ -32,7 +32,7 @@ from .commands import parse_commands
 from .conditions import Cond, build_conditions
 from .diff import APPLIED_HASH, needs_apply, with_applied_hash
 from .evaluation import evaluation_job, job_name, observe_evaluation
-from .history import Revision, history_entries, new_revision, parse_history, to_prune, with_outcome
+from .history import OUTCOME, Revision, history_entries, new_revision, parse_history, to_prune, with_outcome
 from .rollout_codec import state_from_status, state_to_status
 from .secrets import required_secrets
 
@@ -307,23 +307,11 @@ def _history_writes(
     if rec is not None and rec not in history:
         number = max((h.number for h in history.values()), default=0) + 1
         writes.append(with_applied_hash(new_revision(agent, rec, number)))
-    approval = rollout.state.approval
-    evaluation = rollout.state.evaluation
     for update in rollout.history:
         entry = history.get(update.revision)
-        if entry is None or entry.annotations.get("agentoperator.dev/outcome") == update.outcome:
+        if entry is None or entry.annotations.get(OUTCOME) == update.outcome:
             continue
-        writes.append(
-            with_applied_hash(
-                with_outcome(
-                    entry,
-                    update,
-                    now,
-                    approved_by=approval.by if approval and approval.revision == update.revision else "",
-                    score=evaluation.score if evaluation and evaluation.revision == update.revision else None,
-                )
-            )
-        )
+        writes.append(with_applied_hash(with_outcome(entry, update, now)))
     return writes
 
 

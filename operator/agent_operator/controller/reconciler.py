@@ -155,6 +155,10 @@ class Reconciler:
     def _execute(self, body: Mapping[str, Any], plan: ReconcilePlan) -> None:
         meta = body.get("metadata", {})
         namespace, name = meta.get("namespace"), meta.get("name")
+        # Deletions first: an emergency rollback removes the bad revision before scaling the
+        # target up, which is what keeps the pod count within replicas + maxSurge.
+        for ref in plan.delete:
+            self._kube.delete(ref.kind, ref.name, ref.namespace, uid=ref.uid)
         for obj in plan.apply:
             self._kube.apply(obj)
         for obj in plan.create:
@@ -163,8 +167,6 @@ class Reconciler:
             except KubeError as exc:
                 if exc.status != 409:  # already created by an earlier reconcile
                     raise
-        for ref in plan.delete:
-            self._kube.delete(ref.kind, ref.name, ref.namespace, uid=ref.uid)
         if plan.status is not None:
             self._kube.apply_status(AGENT_DEPLOYMENT, name, namespace, plan.status)
         now = format_time(self._clock())

@@ -8,31 +8,55 @@ from ..rollout.types import Approval, EvaluationRecord, EvaluationResult, Rollou
 from .timefmt import format_time, parse_time
 
 
+def _approval(raw: Any) -> Approval | None:
+    if not isinstance(raw, dict):
+        return None
+    at = parse_time(raw.get("at"))
+    if at is None or raw.get("revision") is None:
+        return None
+    return Approval(
+        revision=str(raw["revision"]), step=int(raw.get("step", 0)), by=str(raw.get("by", "")), at=at
+    )
+
+
+def _evaluation(raw: Any) -> EvaluationRecord | None:
+    if not isinstance(raw, dict):
+        return None
+    started = parse_time(raw.get("startedAt"))
+    if started is None or raw.get("result") not in ("Running", "Passed", "Failed", "TimedOut"):
+        return None
+    return EvaluationRecord(
+        revision=str(raw.get("revision", "")),
+        step=int(raw.get("step", 0)),
+        result=cast(EvaluationResult, raw["result"]),
+        started_at=started,
+        score=float(raw["score"]) if raw.get("score") is not None else None,
+        message=str(raw.get("message") or ""),
+    )
+
+
+def approval_to_wire(a: Approval) -> dict[str, Any]:
+    return {"revision": a.revision, "step": a.step, "by": a.by, "at": format_time(a.at)}
+
+
+def evaluation_to_wire(e: EvaluationRecord) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "revision": e.revision,
+        "step": e.step,
+        "result": e.result,
+        "startedAt": format_time(e.started_at),
+    }
+    if e.score is not None:
+        out["score"] = e.score
+    if e.message:
+        out["message"] = e.message
+    return out
+
+
 def state_from_status(status: dict[str, Any] | None) -> RolloutState:
     """The persisted rollout state; a missing or partly hand-edited status degrades to defaults."""
     status = status or {}
     raw: dict[str, Any] = status.get("rollout") or {}
-    approval = None
-    if isinstance(raw.get("approval"), dict):
-        a = raw["approval"]
-        at = parse_time(a.get("at"))
-        if at is not None and a.get("revision") is not None:
-            approval = Approval(
-                revision=str(a["revision"]), step=int(a.get("step", 0)), by=str(a.get("by", "")), at=at
-            )
-    evaluation = None
-    if isinstance(raw.get("evaluation"), dict):
-        e = raw["evaluation"]
-        started = parse_time(e.get("startedAt"))
-        if started is not None and e.get("result") in ("Running", "Passed", "Failed", "TimedOut"):
-            evaluation = EvaluationRecord(
-                revision=str(e.get("revision", "")),
-                step=int(e.get("step", 0)),
-                result=cast(EvaluationResult, e["result"]),
-                started_at=started,
-                score=float(e["score"]) if e.get("score") is not None else None,
-                message=str(e.get("message") or ""),
-            )
     handled = []
     for verb, at_text in sorted((raw.get("handledCommands") or {}).items()):
         at = parse_time(at_text)
@@ -48,9 +72,13 @@ def state_from_status(status: dict[str, Any] | None) -> RolloutState:
         failed_revision=raw.get("failedRevision"),
         rollback_override=raw.get("rollbackOverride"),
         rollback_from=raw.get("rollbackFrom"),
-        approval=approval,
-        evaluation=evaluation,
+        approval=_approval(raw.get("approval")),
+        evaluation=_evaluation(raw.get("evaluation")),
+        approvals=tuple(a for a in map(_approval, raw.get("approvals") or []) if a is not None),
+        evaluations=tuple(e for e in map(_evaluation, raw.get("evaluations") or []) if e is not None),
         handled_commands=tuple(handled),
+        failure_reason=raw.get("failureReason"),
+        blocked_revision=raw.get("blockedRevision"),
         message=str(raw.get("message") or ""),
     )
 
@@ -66,30 +94,21 @@ def state_to_status(state: RolloutState) -> dict[str, Any]:
         out["restartBaseline"] = state.restart_baseline
     for key, value in (
         ("failedRevision", state.failed_revision),
+        ("failureReason", state.failure_reason),
+        ("blockedRevision", state.blocked_revision),
         ("rollbackOverride", state.rollback_override),
         ("rollbackFrom", state.rollback_from),
     ):
         if value:
             out[key] = value
     if state.approval:
-        out["approval"] = {
-            "revision": state.approval.revision,
-            "step": state.approval.step,
-            "by": state.approval.by,
-            "at": format_time(state.approval.at),
-        }
+        out["approval"] = approval_to_wire(state.approval)
     if state.evaluation:
-        ev: dict[str, Any] = {
-            "revision": state.evaluation.revision,
-            "step": state.evaluation.step,
-            "result": state.evaluation.result,
-            "startedAt": format_time(state.evaluation.started_at),
-        }
-        if state.evaluation.score is not None:
-            ev["score"] = state.evaluation.score
-        if state.evaluation.message:
-            ev["message"] = state.evaluation.message
-        out["evaluation"] = ev
+        out["evaluation"] = evaluation_to_wire(state.evaluation)
+    if state.approvals:
+        out["approvals"] = [approval_to_wire(a) for a in state.approvals]
+    if state.evaluations:
+        out["evaluations"] = [evaluation_to_wire(e) for e in state.evaluations]
     if state.handled_commands:
         out["handledCommands"] = {verb: format_time(at) for verb, at in state.handled_commands}
     if state.message:

@@ -8,17 +8,18 @@ from collections.abc import Sequence
 import kopf
 from prometheus_client import start_http_server
 
-from ..kube import KubeApi, load_api_client
+from kubernetes.client import ApiClient
+
+from ..kube import KubeApi
 from . import handlers
 from .reconciler import Reconciler
 
 
 def run_operator(
     *,
+    api_client: ApiClient,
     namespaces: Sequence[str],
     all_namespaces: bool,
-    kubeconfig: str | None,
-    context: str | None,
     metrics_port: int,
     health_port: int,
     peering: str | None,
@@ -26,8 +27,9 @@ def run_operator(
     log_format: str,
     verbose: bool,
 ) -> None:
-    """Run until interrupted. Watches ``namespaces``, or the whole cluster."""
-    api_client = load_api_client(kubeconfig, context)
+    """Run until interrupted. Watches ``namespaces``, or the whole cluster. ``api_client`` comes
+    from :func:`agent_operator.kube.load_api_client`, which also sets the configuration kopf logs
+    in with."""
     kopf.configure(
         verbose=verbose,
         log_format=kopf.LogFormat.JSON if log_format == "json" else kopf.LogFormat.PLAIN,

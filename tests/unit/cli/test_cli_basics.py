@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import subprocess
+from pathlib import Path
 import sys
 
 import pytest
@@ -72,13 +73,30 @@ def test_debug_shows_the_traceback(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Traceback" in capsys.readouterr().err
 
 
-def test_python_m_agent_operator_says_the_operator_is_not_in_this_build() -> None:
+def test_python_m_agent_operator_is_agentctl_run() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "agent_operator"], capture_output=True, text=True, cwd=REPO, check=False
+        [sys.executable, "-m", "agent_operator", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("usage: agentctl run")
+
+
+def test_run_with_a_missing_kubeconfig_is_one_line(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent_operator", "--kubeconfig", str(tmp_path / "absent")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
     )
     assert proc.returncode == 2
-    assert proc.stderr.count("\n") == 1
-    assert "not part of this build" in proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert "kubeconfig" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 class _Stream(io.StringIO):

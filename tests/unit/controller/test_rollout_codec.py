@@ -23,7 +23,11 @@ def test_round_trip() -> None:
         rollback_from=None,
         approval=Approval("bbbbbbbbbb", 2, "alice", T0),
         evaluation=EvaluationRecord("bbbbbbbbbb", 1, "Passed", T0, 0.95, "ok"),
+        approvals=(Approval("bbbbbbbbbb", 2, "alice", T0),),
+        evaluations=(EvaluationRecord("bbbbbbbbbb", 1, "Passed", T0, 0.95, "ok"),),
         handled_commands=(("approve", T0),),
+        failure_reason="ProgressDeadlineExceeded",
+        blocked_revision="dddddddddd",
         message="pausing",
     )
     status = {
