@@ -90,8 +90,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
 COMMAND = Command(
     name="run",
     summary="run the operator",
-    description="Run the Agent Operator: reconcile AgentDeployments in the watched namespaces (all by default)\n"
-    "until interrupted. Uses the in-cluster service account, or the kubeconfig. Exposes Prometheus\n"
+    description="Run the Agent Operator: reconcile AgentDeployments in the watched namespaces (all by\n"
+    "default) until interrupted. Uses the in-cluster service account, or the kubeconfig. Exposes Prometheus\n"
     "metrics on --metrics-port and a liveness endpoint on --health-port.",
     configure=_configure,
     run=_run,

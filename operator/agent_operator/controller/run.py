@@ -6,9 +6,8 @@ import logging
 from collections.abc import Sequence
 
 import kopf
-from prometheus_client import start_http_server
-
 from kubernetes.client import ApiClient
+from prometheus_client import start_http_server
 
 from ..kube import KubeApi
 from . import handlers

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import io
 import subprocess
-from pathlib import Path
 import sys
+from pathlib import Path
 
 import pytest
 from agentctl_process import REPO, Agentctl
