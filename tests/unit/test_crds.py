@@ -74,6 +74,13 @@ def test_write_crds_writes_one_file_per_crd(tmp_path: Path) -> None:
         assert yaml.safe_load(text) == crd
 
 
+def test_yaml_has_no_anchors_or_aliases() -> None:
+    for crd in CRDS:
+        text = crd_yaml(crd)
+        assert "&id" not in text
+        assert "*id" not in text
+
+
 def test_generation_is_deterministic() -> None:
     assert [crd_yaml(c) for c in custom_resource_definitions()] == [crd_yaml(c) for c in CRDS]
 

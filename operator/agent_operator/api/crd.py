@@ -319,9 +319,23 @@ def crd_file_name(crd: Mapping[str, Any]) -> str:
     return f"{crd['metadata']['name']}.yaml"
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """Never writes anchors and aliases: models share enum lists, the file should not show it."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def crd_yaml(crd: Mapping[str, Any]) -> str:
     """One CRD as a YAML document with the generated-file header. Byte-stable for equal input."""
-    body = yaml.safe_dump(dict(crd), sort_keys=True, default_flow_style=False, width=100, allow_unicode=True)
+    body = yaml.dump(
+        dict(crd),
+        Dumper=_PlainDumper,
+        sort_keys=True,
+        default_flow_style=False,
+        width=100,
+        allow_unicode=True,
+    )
     return _HEADER + body
 
 
