@@ -23,7 +23,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from .._metrics import API_REQUESTS
-from .kinds import EVENT, Kind, kind_of
+from .kinds import EVENT, SELF_SUBJECT_REVIEW, Kind, kind_of
 
 FIELD_MANAGER = "agent-operator"
 _log = logging.getLogger(__name__)
@@ -98,11 +98,17 @@ class KubeApi:
             raise
 
     def list_objects(
-        self, kind: Kind, namespace: str | None = None, label_selector: str | None = None
+        self,
+        kind: Kind,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Objects of a kind, optionally filtered by labels. An absent API (CRD not installed)
-        lists nothing."""
+        """Objects of a kind, optionally filtered by labels and fields. An absent API (CRD not
+        installed) lists nothing."""
         query = {"labelSelector": label_selector} if label_selector else {}
+        if field_selector:
+            query["fieldSelector"] = field_selector
         try:
             body = self._call("GET", kind, kind.collection_path(namespace), query=query)
         except KubeError as exc:
@@ -132,6 +138,25 @@ class KubeApi:
                 return False
             raise
         return True
+
+    def whoami(self) -> str | None:
+        """The username the API server authenticates these credentials as (SelfSubjectReview),
+        or None when the cluster does not serve that API or forbids it."""
+        review = {"apiVersion": SELF_SUBJECT_REVIEW.api_version, "kind": SELF_SUBJECT_REVIEW.kind}
+        try:
+            body = self._call(
+                "POST",
+                SELF_SUBJECT_REVIEW,
+                SELF_SUBJECT_REVIEW.collection_path(None),
+                body=json.dumps(review),
+                headers={"Content-Type": "application/json"},
+            )
+        except KubeError as exc:
+            if exc.status in (403, 404, 405):
+                return None
+            raise
+        username = ((body.get("status") or {}).get("userInfo") or {}).get("username")
+        return str(username) if username else None
 
     # -- writes --------------------------------------------------------------------------------
 
