@@ -9,6 +9,7 @@ every field the renderer writes, with unknown fields refused.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -236,7 +237,19 @@ def _all_rendered() -> list[tuple[str, dict[str, Any]]]:
     return cases
 
 
-RENDERED = _all_rendered()
+def _distinct(cases: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """Each distinct object once: the cases overlap (the same ServiceAccount in every variant)."""
+    seen: set[str] = set()
+    distinct = []
+    for case_id, obj in cases:
+        key = json.dumps(obj, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            distinct.append((case_id, obj))
+    return distinct
+
+
+RENDERED = _distinct(_all_rendered())
 CORE = [(case_id, obj) for case_id, obj in RENDERED if obj["kind"] not in CRD_KINDS]
 CUSTOM = [(case_id, obj) for case_id, obj in RENDERED if obj["kind"] in CRD_KINDS]
 
