@@ -148,7 +148,7 @@ class KubeApi:
                 "POST",
                 SELF_SUBJECT_REVIEW,
                 SELF_SUBJECT_REVIEW.collection_path(None),
-                body=json.dumps(review),
+                body=review,
                 headers={"Content-Type": "application/json"},
             )
         except KubeError as exc:
@@ -175,7 +175,7 @@ class KubeApi:
             kind,
             path,
             query=query,
-            body=json.dumps(obj, separators=(",", ":")),
+            body=dict(obj),
             headers={"Content-Type": "application/apply-patch+yaml"},
         )
 
@@ -185,7 +185,7 @@ class KubeApi:
             "apiVersion": kind.api_version,
             "kind": kind.kind,
             "metadata": {"name": name, **({"namespace": namespace} if namespace else {})},
-            "status": status,
+            "status": dict(status),
         }
         path = f"{kind.object_path(name, namespace)}/status"
         query = {"fieldManager": self.field_manager, "force": "true"}
@@ -194,7 +194,7 @@ class KubeApi:
             kind,
             path,
             query=query,
-            body=json.dumps(body, separators=(",", ":")),
+            body=body,
             headers={"Content-Type": "application/apply-patch+yaml"},
         )
 
@@ -206,7 +206,7 @@ class KubeApi:
             "PATCH",
             kind,
             kind.object_path(name, namespace),
-            body=json.dumps(patch),
+            body=dict(patch),
             headers={"Content-Type": "application/merge-patch+json"},
         )
 
@@ -217,7 +217,7 @@ class KubeApi:
             "POST",
             kind,
             kind.collection_path(obj["metadata"].get("namespace")),
-            body=json.dumps(obj),
+            body=dict(obj),
             headers={"Content-Type": "application/json"},
         )
 
@@ -259,7 +259,7 @@ class KubeApi:
             "POST",
             EVENT,
             EVENT.collection_path(namespace),
-            body=json.dumps(event),
+            body=event,
             headers={"Content-Type": "application/json"},
         )
 
@@ -274,7 +274,7 @@ class KubeApi:
                 "DELETE",
                 kind,
                 kind.object_path(name, namespace),
-                body=json.dumps(options),
+                body=options,
                 headers={"Content-Type": "application/json"},
             )
         except KubeError as exc:
@@ -292,7 +292,7 @@ class KubeApi:
         path: str,
         *,
         query: Mapping[str, str] | None = None,
-        body: str | None = None,
+        body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         if query:
@@ -307,11 +307,15 @@ class KubeApi:
         *,
         verb: str,
         kind_name: str,
-        body: str | None = None,
+        body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         all_headers = {"Accept": "application/json", **(headers or {})}
-        apply = all_headers.get("Content-Type") == "application/apply-patch+yaml"
+        content_type = all_headers.get("Content-Type", "")
+        apply = content_type == "application/apply-patch+yaml"
+        # Bodies stay mappings: the client's REST layer encodes them as JSON for every JSON and
+        # YAML content type (JSON is YAML, so apply patches go out the same way).
+        payload = dict(body) if body is not None else None
 
         def once() -> dict[str, Any]:
             API_REQUESTS.labels(verb=verb, kind=kind_name).inc()
@@ -323,7 +327,7 @@ class KubeApi:
             )
             try:
                 resp = self._api.call_api(
-                    method, url, header_params=hdrs, body=body, _request_timeout=self._timeout
+                    method, url, header_params=hdrs, body=payload, _request_timeout=self._timeout
                 )
                 data: bytes = resp.read()  # type: ignore[no-untyped-call]
             except (urllib3.exceptions.HTTPError, ApiException, OSError) as exc:

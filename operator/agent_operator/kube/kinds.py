@@ -48,6 +48,9 @@ CILIUM_NETWORK_POLICY = Kind("cilium.io/v2", "CiliumNetworkPolicy", "ciliumnetwo
 SERVICE_MONITOR = Kind("monitoring.coreos.com/v1", "ServiceMonitor", "servicemonitors")
 PROMETHEUS_RULE = Kind("monitoring.coreos.com/v1", "PrometheusRule", "prometheusrules")
 SELF_SUBJECT_REVIEW = Kind("authentication.k8s.io/v1", "SelfSubjectReview", "selfsubjectreviews", False)
+CUSTOM_RESOURCE_DEFINITION = Kind(
+    "apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", False
+)
 
 # Kinds the operator creates for an agent, in the order they are applied (dependencies first)
 # and listed when looking for children to prune.
@@ -63,7 +66,17 @@ CHILD_KINDS: tuple[Kind, ...] = (
     PROMETHEUS_RULE,
 )
 
-_BY_KEY = {(k.api_version, k.kind): k for k in (*CHILD_KINDS, CONTROLLER_REVISION, JOB)}
+_BY_KEY = {
+    (k.api_version, k.kind): k
+    for k in (
+        *CHILD_KINDS,
+        CONTROLLER_REVISION,
+        JOB,
+        AGENT_DEPLOYMENT,
+        READINESS_POLICY,
+        CUSTOM_RESOURCE_DEFINITION,
+    )
+}
 
 
 def kind_of(obj: dict[str, object]) -> Kind:

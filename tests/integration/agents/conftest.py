@@ -1,0 +1,73 @@
+"""Fixtures for end-to-end tests of the operator on the real control plane."""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from tests.support.cluster import ClusterInfo
+from tests.support.operator import LOG_DIR, OperatorProcess, install_crds
+
+GROUP, VERSION, PLURAL = "agentoperator.dev", "v1alpha1", "agentdeployments"
+
+
+@pytest.fixture(scope="session")
+def crds(api_client: client.ApiClient) -> None:
+    install_crds(api_client)
+
+
+@pytest.fixture(scope="session")
+def operator(cluster: ClusterInfo, crds: None) -> Iterator[OperatorProcess]:
+    proc = OperatorProcess(cluster, LOG_DIR / "operator.log")
+    proc.log_path.unlink(missing_ok=True)
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    """A failing operator test shows the end of the operator's log next to its assertion."""
+    report = yield
+    if report.failed and "operator" in getattr(item, "fixturenames", ()):
+        proc = item.funcargs.get("operator") if hasattr(item, "funcargs") else None
+        if isinstance(proc, OperatorProcess):
+            report.sections.append(("operator log (tail)", proc.log_tail(80)))
+    return report
+
+
+class Agents:
+    """AgentDeployments of one test namespace, through the real API."""
+
+    def __init__(self, api: client.CustomObjectsApi, namespace: str) -> None:
+        self.api = api
+        self.namespace = namespace
+
+    def create(self, body: dict[str, Any]) -> dict[str, Any]:
+        created: dict[str, Any] = self.api.create_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, PLURAL, body
+        )
+        return created
+
+    def get(self, name: str) -> dict[str, Any]:
+        obj: dict[str, Any] = self.api.get_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, PLURAL, name
+        )
+        return obj
+
+    def patch(self, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self.api.patch_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, PLURAL, name, patch
+        )
+        return result
+
+    def delete(self, name: str) -> None:
+        self.api.delete_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name)
+
+
+@pytest.fixture
+def agents(custom_objects: client.CustomObjectsApi, namespace: str, operator: OperatorProcess) -> Agents:
+    return Agents(custom_objects, namespace)
