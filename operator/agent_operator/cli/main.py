@@ -11,13 +11,23 @@ import traceback
 from collections.abc import Sequence
 
 from .. import __version__
-from . import crds, render, run, validate
+from . import crds, diff, history, render, rollout_commands, run, spec_toggles, status, validate
 from ._command import EXIT_INVALID, Command
 from ._console import Console
 
 PROG = "agentctl"
 
-COMMANDS: tuple[Command, ...] = (validate.COMMAND, render.COMMAND, crds.COMMAND, run.COMMAND)
+COMMANDS: tuple[Command, ...] = (
+    validate.COMMAND,
+    render.COMMAND,
+    crds.COMMAND,
+    status.COMMAND,
+    history.COMMAND,
+    diff.COMMAND,
+    *rollout_commands.COMMANDS,
+    *spec_toggles.COMMANDS,
+    run.COMMAND,
+)
 """Every subcommand, in the order ``--help`` lists them. A new command is a module plus an entry here."""
 
 
@@ -25,9 +35,11 @@ def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentPar
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Agent Operator command line: check AgentDeployments against readiness policies, "
-        "show the Kubernetes objects the operator applies, print the CRDs.",
-        epilog="Exit codes: 0 success, 1 a required readiness check fails (validate), "
-        "2 unreadable or invalid input, usage error or internal error. See docs/cli.md.",
+        "show the Kubernetes objects the operator applies, print the CRDs, and watch and steer rollouts "
+        "on a cluster (also installed as the kubectl plugin `kubectl agent`).",
+        epilog="Exit codes: 0 success, 1 a required readiness check fails (validate) or a cluster command "
+        "failed (missing agent, API error, nothing to act on), 2 unreadable or invalid input, usage error "
+        "or internal error. See docs/cli.md.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument("--debug", action="store_true", help="show a traceback on internal errors")

@@ -44,7 +44,7 @@ def test_no_command_is_a_usage_error(agentctl: Agentctl) -> None:
 
 
 def test_unknown_command_is_a_usage_error(agentctl: Agentctl) -> None:
-    result = agentctl("promote", "x")
+    result = agentctl("frobnicate", "x")
     assert result.code == 2
     assert "invalid choice" in result.err
 

@@ -1,0 +1,179 @@
+"""Revision history for humans: the ``history`` table, revision references and spec diffs.
+
+Pure functions of ControllerRevisions (parsed by :func:`agent_operator.controller.history.parse_history`)
+and the agent's status; no API calls.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from ..controller.history import GATES, OUTCOME, OUTCOME_REASON, Revision
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One line of ``agentctl history``."""
+
+    number: int
+    revision: str
+    role: str
+    """"stable", "canary" or "" for a revision that runs nowhere."""
+    created: str
+    outcome: str
+    reason: str
+    approved_by: str
+    score: float | None
+    image: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "revision": self.revision,
+            "role": self.role or None,
+            "created": self.created,
+            "outcome": self.outcome or None,
+            "reason": self.reason or None,
+            "approvedBy": self.approved_by or None,
+            "score": self.score,
+            "image": self.image or None,
+        }
+
+
+HISTORY_HEADERS = ("NUMBER", "REVISION", "CREATED", "OUTCOME", "REASON", "APPROVED BY", "SCORE", "IMAGE")
+
+
+def history_rows(history: Mapping[str, Revision], status: Mapping[str, Any]) -> list[HistoryRow]:
+    """Every revision, oldest first. The current canary has no outcome annotation yet, so its gates
+    come from the status the operator keeps while it rolls out."""
+    stable = status.get("stableRevision")
+    canary = status.get("canaryRevision")
+    rollout: Mapping[str, Any] = status.get("rollout") or {}
+    rows = []
+    for rev in sorted(history.values(), key=lambda r: r.number):
+        gates = _gates(rev.annotations.get(GATES))
+        if rev.revision == canary and not gates["approvals"] and not gates["evaluations"]:
+            gates = {
+                "approvals": rollout.get("approvals") or [],
+                "evaluations": rollout.get("evaluations") or [],
+            }
+            if rollout.get("evaluation") and not gates["evaluations"]:
+                gates["evaluations"] = [rollout["evaluation"]]
+        role = "canary" if rev.revision == canary else "stable" if rev.revision == stable else ""
+        rows.append(
+            HistoryRow(
+                number=rev.number,
+                revision=rev.revision,
+                role=role,
+                created=rev.created,
+                outcome=rev.annotations.get(OUTCOME, ""),
+                reason=rev.annotations.get(OUTCOME_REASON, ""),
+                approved_by=_last(gates["approvals"], "by") or "",
+                score=_score(gates["evaluations"]),
+                image=str(
+                    ((rev.body.get("data") or {}).get("spec") or {}).get("container", {}).get("image", "")
+                ),
+            )
+        )
+    return rows
+
+
+def _gates(raw: str | None) -> dict[str, list[Any]]:
+    try:
+        parsed = json.loads(raw) if raw else {}
+    except ValueError:
+        parsed = {}
+    if not isinstance(parsed, dict):
+        parsed = {}
+    return {
+        "approvals": [a for a in parsed.get("approvals") or [] if isinstance(a, dict)],
+        "evaluations": [e for e in parsed.get("evaluations") or [] if isinstance(e, dict)],
+    }
+
+
+def _last(records: Sequence[Mapping[str, Any]], key: str) -> str | None:
+    values = [str(r[key]) for r in records if r.get(key)]
+    return values[-1] if values else None
+
+
+def _score(evaluations: Sequence[Mapping[str, Any]]) -> float | None:
+    scores = [e["score"] for e in evaluations if isinstance(e.get("score"), int | float)]
+    return float(scores[-1]) if scores else None
+
+
+def format_history(rows: Sequence[HistoryRow]) -> str:
+    body = [
+        (
+            str(r.number),
+            f"{r.revision} ({r.role})" if r.role else r.revision,
+            r.created or "-",
+            r.outcome or ("InProgress" if r.role == "canary" else "-"),
+            r.reason or "-",
+            r.approved_by or "-",
+            format_score(r.score),
+            r.image or "-",
+        )
+        for r in rows
+    ]
+    return format_table(HISTORY_HEADERS, body)
+
+
+def format_score(score: float | None) -> str:
+    return "-" if score is None else f"{score:g}"
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns left-aligned and three spaces apart, like ``kubectl get``."""
+    widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(headers)]
+    lines = [
+        "   ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in (headers, *rows)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+class UnknownRevision(ValueError):
+    """A revision reference matches nothing, or more than one revision."""
+
+
+def resolve_revision(history: Mapping[str, Revision], ref: str) -> Revision:
+    """The revision a user means by ``ref``: a history number (``3``), or a revision hash or an
+    unambiguous prefix of one. A number wins over a hash prefix made only of digits."""
+    ref = ref.strip()
+    if not ref:
+        raise UnknownRevision("an empty revision reference")
+    if ref.isdigit():
+        by_number = [r for r in history.values() if r.number == int(ref)]
+        if by_number:
+            return by_number[0]
+    matches = sorted((r for r in history.values() if r.revision.startswith(ref)), key=lambda r: r.number)
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        names = ", ".join(f"{r.number} ({r.revision})" for r in matches)
+        raise UnknownRevision(f"revision {ref!r} is ambiguous: it matches {names}")
+    known = ", ".join(str(r.number) for r in sorted(history.values(), key=lambda r: r.number)) or "none"
+    raise UnknownRevision(f"no revision {ref!r} in history (numbers: {known})")
+
+
+def spec_yaml(rev: Revision) -> str:
+    """The spec snapshot as YAML with sorted keys, so a diff shows changes and not reordering."""
+    spec = (rev.body.get("data") or {}).get("spec") or {}
+    return yaml.safe_dump(spec, sort_keys=True, default_flow_style=False, allow_unicode=True)
+
+
+def spec_diff(old: Revision, new: Revision) -> str:
+    """A unified diff of two spec snapshots; empty when they are identical."""
+    lines = difflib.unified_diff(
+        spec_yaml(old).splitlines(keepends=True),
+        spec_yaml(new).splitlines(keepends=True),
+        fromfile=f"revision {old.number} ({old.revision})",
+        tofile=f"revision {new.number} ({new.revision})",
+    )
+    return "".join(lines)

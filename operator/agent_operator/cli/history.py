@@ -1,0 +1,51 @@
+"""``agentctl history NAME``: every recorded revision with its outcome, gates and image."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._cluster import (
+    Cluster,
+    add_connection_options,
+    fetch_history,
+    get_agent,
+    print_json,
+    run_against_cluster,
+)
+from ._command import EXIT_OK, Command
+from ._console import Console
+from ._history import format_history, history_rows
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", metavar="NAME", help="the AgentDeployment")
+    add_connection_options(parser)
+
+
+def _run(args: argparse.Namespace, console: Console) -> int:
+    def work(cluster: Cluster) -> int:
+        agent = get_agent(cluster, args.name)
+        rows = history_rows(fetch_history(cluster, args.name), agent.get("status") or {})
+        if args.output == "json":
+            print_json(console, [row.to_json() for row in rows])
+        elif rows:
+            console.out.write(format_history(rows))
+        else:
+            console.note(f"agentdeployment {args.name} has no recorded revisions yet")
+        return EXIT_OK
+
+    return run_against_cluster(args, console, work)
+
+
+COMMAND = Command(
+    name="history",
+    summary="list an agent's revisions: outcome, reason, approver, score, image",
+    description="List the revisions of an AgentDeployment recorded in its ControllerRevisions, oldest\n"
+    "first: NUMBER (what rollback --to-revision and diff take), REVISION hash (marked stable or\n"
+    "canary), CREATED, OUTCOME (Promoted, Aborted, RolledBack, Superseded; InProgress for the canary),\n"
+    "REASON, APPROVED BY, evaluation SCORE and IMAGE. History is pruned to\n"
+    "spec.rollout.revisionHistoryLimit.\n\n"
+    "Exit codes: 0 listed, 1 the agent is missing or the API failed, 2 bad flags or kubeconfig.",
+    configure=_configure,
+    run=_run,
+)

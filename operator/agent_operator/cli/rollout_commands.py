@@ -1,0 +1,312 @@
+"""``agentctl approve|promote|abort|retry|rollback NAME``: human commands to the operator.
+
+Each sets the annotation ``agentoperator.dev/command.<verb>`` (see
+:mod:`agent_operator.controller.commands`) with a JSON merge patch; the operator acts on it once,
+on its next reconcile. The command names the revision (and for approve, the step) it aims at, read
+from status now, so a command issued against what the user saw cannot act on a later revision.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..controller.commands import COMMAND_PREFIX, Verb, command_annotation
+from ..controller.history import SERVED_AS_STABLE, Revision
+from ..controller.timefmt import parse_time
+from ._cluster import (
+    Cluster,
+    CommandFailed,
+    add_connection_options,
+    fetch_history,
+    get_agent,
+    print_json,
+    run_against_cluster,
+)
+from ._command import EXIT_OK, Command
+from ._console import Console
+from ._status_view import describe_steps, step_text
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a command aims at, and how to say it to the user."""
+
+    summary: str
+    revision: str | None = None
+    step: int | None = None
+    full: bool = False
+    to_revision: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def next_command_time(
+    now: datetime, annotations: Mapping[str, str], status: Mapping[str, Any], verb: str
+) -> datetime:
+    """``now`` at second precision, moved past the verb's previous command and the last one the
+    operator handled: the operator acts once per (verb, time) and skips times it has already seen,
+    so two commands within one second (or a skewed clock) must still look new."""
+    moment = now.astimezone(UTC).replace(microsecond=0)
+    earlier = []
+    raw = annotations.get(COMMAND_PREFIX + verb)
+    if raw:
+        try:
+            body = json.loads(raw)
+            earlier.append(parse_time(body.get("at")) if isinstance(body, dict) else None)
+        except ValueError:
+            pass
+    handled = ((status.get("rollout") or {}).get("handledCommands") or {}).get(verb)
+    earlier.append(parse_time(handled) if isinstance(handled, str) else None)
+    latest = max((t for t in earlier if t is not None), default=None)
+    if latest is not None and moment <= latest:
+        moment = latest + timedelta(seconds=1)
+    return moment
+
+
+def _canary(agent: Mapping[str, Any], verb: str) -> str:
+    status = agent.get("status") or {}
+    canary = status.get("canaryRevision")
+    if not canary:
+        name = agent["metadata"]["name"]
+        stable = status.get("stableRevision")
+        where = f"revision {stable} is stable" if stable else "nothing has rolled out yet"
+        raise CommandFailed(f"agentdeployment {name} has no canary to {verb}: {where}")
+    return str(canary)
+
+
+def approve_target(agent: Mapping[str, Any]) -> Target:
+    canary = _canary(agent, "approve")
+    name = agent["metadata"]["name"]
+    index = int(((agent.get("status") or {}).get("rollout") or {}).get("stepIndex") or 0)
+    steps = describe_steps(agent.get("spec") or {}) or []
+    step = steps[index] if index < len(steps) else None
+    if step is None or step.get("kind") != "approval":
+        at = f"step {index + 1}/{len(steps)} ({step_text(step, name)})" if step else f"step {index + 1}"
+        raise CommandFailed(
+            f"agentdeployment {name}: canary {canary} is at {at}, which does not wait for approval"
+        )
+    return Target(f"revision {canary} at step {index + 1}/{len(steps)}", revision=canary, step=index)
+
+
+def promote_target(agent: Mapping[str, Any], full: bool) -> Target:
+    canary = _canary(agent, "promote")
+    how = "to 100%, skipping every remaining step" if full else "past its current step"
+    return Target(f"revision {canary} {how}", revision=canary, full=full)
+
+
+def abort_target(agent: Mapping[str, Any]) -> Target:
+    canary = _canary(agent, "abort")
+    return Target(f"revision {canary}: back to the stable revision", revision=canary)
+
+
+def retry_target(agent: Mapping[str, Any]) -> Target:
+    status = agent.get("status") or {}
+    rollout = status.get("rollout") or {}
+    failed = rollout.get("failedRevision")
+    if failed:
+        return Target(f"failed revision {failed} from step 1", revision=str(failed))
+    if status.get("canaryRevision") and rollout.get("failureReason"):
+        canary = str(status["canaryRevision"])
+        return Target(f"frozen canary {canary} from step 1", revision=canary)
+    raise CommandFailed(
+        f"agentdeployment {agent['metadata']['name']}: nothing has failed, so there is nothing to retry"
+    )
+
+
+def rollback_target(
+    agent: Mapping[str, Any], history: Mapping[str, Revision], to_revision: int | None
+) -> Target:
+    """The revision a rollback restores: ``to_revision`` if given, else the newest revision before
+    the stable one that served as stable (the operator's own default, made explicit so the
+    operator restores exactly the revision named here)."""
+    name = agent["metadata"]["name"]
+    if not history:
+        raise CommandFailed(f"agentdeployment {name} has no revision history to roll back to")
+    if to_revision is not None:
+        chosen = next((r for r in history.values() if r.number == to_revision), None)
+        if chosen is None:
+            known = ", ".join(str(r.number) for r in sorted(history.values(), key=lambda r: r.number))
+            raise CommandFailed(
+                f"agentdeployment {name}: no revision {to_revision} in history (numbers: {known})"
+            )
+    else:
+        stable = (agent.get("status") or {}).get("stableRevision")
+        before = history[stable].number if isinstance(stable, str) and stable in history else None
+        candidates = [
+            r
+            for r in history.values()
+            if r.annotations.get(SERVED_AS_STABLE) == "true"
+            and r.revision != stable
+            and (before is None or r.number < before)
+        ]
+        if not candidates:
+            raise CommandFailed(
+                f"agentdeployment {name}: no earlier revision served as stable; pick one with --to-revision N"
+                " (see agentctl history)"
+            )
+        chosen = max(candidates, key=lambda r: r.number)
+    image = ((chosen.body.get("data") or {}).get("spec") or {}).get("container", {}).get("image", "?")
+    return Target(
+        f"revision {chosen.number} ({chosen.revision}, image {image}) at 100% in one step, no analysis",
+        to_revision=chosen.number,
+        extra={"revision": chosen.revision},
+    )
+
+
+def identity(cluster: Cluster) -> tuple[str, str]:
+    """Who to record as issuing the command, and where that name came from."""
+    username = cluster.api.whoami()
+    if username:
+        return username, "SelfSubjectReview"
+    if cluster.kubeconfig_user:
+        return cluster.kubeconfig_user, "kubeconfig user (not verified by the API server)"
+    return "", "unknown"
+
+
+def _issue(
+    verb: Verb, aim: Callable[[Cluster, dict[str, Any], argparse.Namespace], Target]
+) -> Callable[[argparse.Namespace, Console], int]:
+    def run(args: argparse.Namespace, console: Console) -> int:
+        def work(cluster: Cluster) -> int:
+            from ..kube import AGENT_DEPLOYMENT
+
+            agent = get_agent(cluster, args.name)
+            target = aim(cluster, agent, args)
+            by, source = identity(cluster)
+            at = next_command_time(
+                datetime.now(UTC), agent["metadata"].get("annotations") or {}, agent.get("status") or {}, verb
+            )
+            annotation = command_annotation(
+                verb,
+                at=at,
+                by=by,
+                revision=target.revision,
+                step=target.step,
+                full=target.full,
+                to_revision=target.to_revision,
+            )
+            cluster.api.merge_patch(
+                AGENT_DEPLOYMENT, args.name, cluster.namespace, {"metadata": {"annotations": annotation}}
+            )
+            ((key, value),) = annotation.items()
+            if args.output == "json":
+                print_json(
+                    console,
+                    {
+                        "agent": args.name,
+                        "namespace": cluster.namespace,
+                        "verb": verb,
+                        "annotation": key,
+                        "command": json.loads(value),
+                        "recordedBy": by or None,
+                        "identitySource": source,
+                        **target.extra,
+                    },
+                )
+            else:
+                console.print(f"{verb} {args.name}: {target.summary}")
+                console.print(
+                    f"recorded as {by or 'an unknown user'} ({source});"
+                    " the operator acts on it at its next reconcile"
+                )
+            return EXIT_OK
+
+        return run_against_cluster(args, console, work)
+
+    return run
+
+
+def _name_only(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", metavar="NAME", help="the AgentDeployment")
+    add_connection_options(parser)
+
+
+def _configure_promote(parser: argparse.ArgumentParser) -> None:
+    _name_only(parser)
+    parser.add_argument("--full", action="store_true", help="skip every remaining step and go to 100%%")
+
+
+def _configure_rollback(parser: argparse.ArgumentParser) -> None:
+    _name_only(parser)
+    parser.add_argument(
+        "--to-revision",
+        type=int,
+        metavar="N",
+        help="history number to restore (default: the previous stable)",
+    )
+
+
+_EXIT_CODES = (
+    "Exit codes: 0 command recorded, 1 nothing to act on, a missing agent or an API failure,\n"
+    "2 bad flags or kubeconfig."
+)
+_RECORDED = (
+    "The command is recorded in the annotation agentoperator.dev/command.{verb}, with who issued it and\n"
+    "when; the operator acts on it once, on its next reconcile, and reports it as an Event.\n\n"
+)
+
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        name="approve",
+        summary="release an indefinite pause (pause: {}) of the current canary",
+        description="Approve the current canary at its current step, which must be an indefinite pause.\n"
+        "The approval names that revision and step, so it cannot release a later pause by accident. The\n"
+        "approver recorded is the user the API server authenticates (SelfSubjectReview), else the\n"
+        "kubeconfig user; the admission webhook, when installed, overwrites it with the requester.\n\n"
+        + _RECORDED.format(verb="approve")
+        + _EXIT_CODES,
+        configure=_name_only,
+        run=_issue("approve", lambda cluster, agent, args: approve_target(agent)),
+    ),
+    Command(
+        name="promote",
+        summary="advance the canary one step (--full: straight to 100%%)",
+        description="Skip the canary's current step (a pause, an approval or an evaluation) or, with\n"
+        "--full, every remaining step, promoting it to 100% through its normal replica pacing.\n\n"
+        + _RECORDED.format(verb="promote")
+        + _EXIT_CODES,
+        configure=_configure_promote,
+        run=_issue("promote", lambda cluster, agent, args: promote_target(agent, args.full)),
+    ),
+    Command(
+        name="abort",
+        summary="stop the canary and return to the stable revision",
+        description="Abort the current canary: it is scaled to zero and removed, the stable revision\n"
+        "returns to full replicas and the revision is recorded as Aborted. It is not retried until the\n"
+        "spec changes or agentctl retry runs.\n\n" + _RECORDED.format(verb="abort") + _EXIT_CODES,
+        configure=_name_only,
+        run=_issue("abort", lambda cluster, agent, args: abort_target(agent)),
+    ),
+    Command(
+        name="retry",
+        summary="roll out a failed or aborted revision again, from step 1",
+        description="Retry the revision that failed (or was aborted or rolled back automatically) from the\n"
+        "first step, or restart a canary frozen by a failure when autoRollback is off.\n\n"
+        + _RECORDED.format(verb="retry")
+        + _EXIT_CODES,
+        configure=_name_only,
+        run=_issue("retry", lambda cluster, agent, args: retry_target(agent)),
+    ),
+    Command(
+        name="rollback",
+        summary="emergency: put an earlier revision at 100%% now, no steps, no analysis",
+        description="Roll back to revision N of history (default: the previous revision that served as\n"
+        "stable), image and runtime config together, at full replicas in one reconcile: no steps, no\n"
+        "evaluation. The spec is not changed, so GitOps tools stay in sync; the operator records the\n"
+        "override in status and keeps it while the spec still asks for the revision rolled back from.\n"
+        "Revert the change in Git to make it permanent.\n\n"
+        + _RECORDED.format(verb="rollback")
+        + _EXIT_CODES,
+        configure=_configure_rollback,
+        run=_issue(
+            "rollback",
+            lambda cluster, agent, args: rollback_target(
+                agent, fetch_history(cluster, args.name), args.to_revision
+            ),
+        ),
+    ),
+)
