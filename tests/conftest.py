@@ -68,7 +68,7 @@ def apiextensions_v1(api_client: client.ApiClient) -> client.ApiextensionsV1Api:
 
 @pytest.fixture(scope="session")
 def dynamic_client(api_client: client.ApiClient) -> dynamic.DynamicClient:
-    return dynamic.DynamicClient(api_client)
+    return dynamic.DynamicClient(api_client)  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture

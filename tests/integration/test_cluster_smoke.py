@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from kubernetes import client, dynamic
-from kubernetes.client.rest import ApiException
+from kubernetes.client import ApiException
+
 from tests.support import (
     PSA_ENFORCE,
     ClusterInfo,
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.integration
 def test_cluster_is_real(cluster: ClusterInfo, core_v1: client.CoreV1Api) -> None:
     """The API server answers and at least one node is Ready."""
     assert cluster.version.startswith("v1.")
-    nodes = core_v1.list_node().items
+    nodes: list[Any] = core_v1.list_node().items
     ready = [n.metadata.name for n in nodes if conditions_of(n).get("Ready") == "True"]
     assert ready, f"no Ready nodes among {[n.metadata.name for n in nodes]}"
 
@@ -58,10 +59,10 @@ def test_deployment_pods_become_ready(
     """controller-manager creates the ReplicaSet and Pods, the scheduler binds
     them to KWOK nodes and KWOK makes them Running and Ready."""
     apps_v1.create_namespaced_deployment(namespace, _deployment("web", replicas=3))
-    dep = wait_for_deployment_ready(apps_v1, namespace, "web", timeout=60)
+    dep: Any = wait_for_deployment_ready(apps_v1, namespace, "web", timeout=60)
     assert dep.status.ready_replicas == 3
 
-    pods = core_v1.list_namespaced_pod(namespace, label_selector="app=web").items
+    pods: list[Any] = core_v1.list_namespaced_pod(namespace, label_selector="app=web").items
     assert len(pods) == 3
     for pod in pods:
         assert pod.spec.node_name, f"pod {pod.metadata.name} was not scheduled"
@@ -72,7 +73,8 @@ def test_deployment_pods_become_ready(
         assert owner.kind == "ReplicaSet"
 
 
-def _pod(name: str, security_context: dict[str, Any] | None) -> dict[str, Any]:
+def _pod(name: str, security_context: dict[str, Any] | None) -> Any:
+    """A Pod manifest (a dict; the client accepts dicts wherever it takes models)."""
     container: dict[str, Any] = {"name": "app", "image": "registry.example/app:1"}
     if security_context is not None:
         container["securityContext"] = security_context
@@ -107,7 +109,7 @@ def cel_crd(apiextensions_v1: client.ApiextensionsV1Api) -> Iterator[dict[str, s
     """A throwaway namespaced CRD with a CEL rule: spec.minReplicas <= spec.maxReplicas."""
     group = f"smoke{secrets.token_hex(3)}.agentoperator.test"
     plural = "widgets"
-    body = {
+    body: Any = {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
         "metadata": {"name": f"{plural}.{group}"},
@@ -206,7 +208,7 @@ def test_server_side_apply_conflict_between_field_managers(
 
     # With force, bob takes the field over.
     server_side_apply(dynamic_client, config_map("bob"), field_manager="bob", force=True)
-    cm = core_v1.read_namespaced_config_map("shared", namespace)
+    cm: Any = core_v1.read_namespaced_config_map("shared", namespace)
     assert cm.data == {"owner": "bob"}
     managers = {entry.manager for entry in cm.metadata.managed_fields}
     assert "bob" in managers

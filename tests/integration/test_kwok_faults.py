@@ -4,9 +4,11 @@ Only meaningful on the local KWOK cluster, so skipped with USE_EXISTING_CLUSTER.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from kubernetes import client
+
 from tests.support import (
     FAULT_CRASHLOOP,
     FAULT_FAIL,
@@ -53,8 +55,8 @@ def _job(name: str, labels: dict[str, str], annotations: dict[str, str]) -> clie
     )
 
 
-def _job_pod(core: client.CoreV1Api, namespace: str, job: str) -> client.V1Pod:
-    pods = core.list_namespaced_pod(namespace, label_selector=f"job-name={job}").items
+def _job_pod(core: client.CoreV1Api, namespace: str, job: str) -> Any:
+    pods: list[Any] = core.list_namespaced_pod(namespace, label_selector=f"job-name={job}").items
     assert len(pods) == 1, [p.metadata.name for p in pods]
     return pods[0]
 
@@ -79,13 +81,13 @@ def test_crashloop_pod_restart_count_rises(namespace: str, core_v1: client.CoreV
     core_v1.create_namespaced_pod(namespace, _pod("crashy", fault_labels(FAULT_CRASHLOOP)))
 
     def probe() -> tuple[bool, object]:
-        pod = core_v1.read_namespaced_pod("crashy", namespace)
+        pod: Any = core_v1.read_namespaced_pod("crashy", namespace)
         statuses = pod.status.container_statuses or []
         restarts = statuses[0].restart_count if statuses else 0
         return restarts >= 2, pod_summary(pod)
 
     wait_for(probe, "restartCount >= 2", timeout=30)
-    pod = core_v1.read_namespaced_pod("crashy", namespace)
+    pod: Any = core_v1.read_namespaced_pod("crashy", namespace)
     state = pod.status.container_statuses[0].state
     assert state.waiting is not None
     assert state.waiting.reason == "CrashLoopBackOff"
@@ -121,7 +123,7 @@ def test_job_pod_fails_with_exit_code(
     job = wait_for_job_finished(batch_v1, namespace, "eval-bad", timeout=60)
     assert conditions_of(job).get("Failed") == "True", conditions_of(job)
 
-    pod = _job_pod(core_v1, namespace, "eval-bad")
+    pod: Any = _job_pod(core_v1, namespace, "eval-bad")
     assert pod.status.phase == "Failed"
     terminated = pod.status.container_statuses[0].state.terminated
     assert terminated.exit_code == 3

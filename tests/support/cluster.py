@@ -66,7 +66,10 @@ class ClusterInfo:
         return shutil.which("kubectl") or "kubectl"
 
     def new_api_client(self) -> client.ApiClient:
-        return config.new_client_from_config(config_file=str(self.kubeconfig))
+        api: client.ApiClient = config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=str(self.kubeconfig)
+        )
+        return api
 
 
 class ClusterUnavailable(Exception):
@@ -109,7 +112,9 @@ def _probe(kubeconfig: Path) -> tuple[str, str]:
     if not kubeconfig.exists():
         raise ClusterUnavailable(f"kubeconfig {kubeconfig} does not exist")
     try:
-        api = config.new_client_from_config(config_file=str(kubeconfig))
+        api = config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=str(kubeconfig)
+        )
         with api:
             info = client.VersionApi(api).get_code(_request_timeout=10)
             server = str(api.configuration.host)

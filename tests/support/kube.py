@@ -112,7 +112,7 @@ def server_side_apply(
     ``force``."""
     resource = dyn.resources.get(api_version=body["apiVersion"], kind=body["kind"])
     namespace = body.get("metadata", {}).get("namespace")
-    return dyn.server_side_apply(
+    return dyn.server_side_apply(  # type: ignore[no-untyped-call]
         resource,
         body=dict(body),
         namespace=namespace,

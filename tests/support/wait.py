@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from kubernetes import client
-from kubernetes.client.rest import ApiException
+from kubernetes.client import ApiException
 
 T = TypeVar("T")
 
@@ -150,7 +150,7 @@ def pod_summary(pod: client.V1Pod) -> dict[str, Any]:
             {"name": cs.name, "ready": cs.ready, "restarts": cs.restart_count, "state": current}
         )
     return {
-        "name": pod.metadata.name,
+        "name": pod.metadata.name if pod.metadata else None,
         "phase": status.phase if status else None,
         "node": pod.spec.node_name if pod.spec else None,
         "conditions": conditions_of(pod),
@@ -209,10 +209,11 @@ def wait_for_deployment_ready(
     def probe() -> tuple[bool, dict[str, Any]]:
         dep = apps.read_namespaced_deployment(name, namespace)
         holder["dep"] = dep
-        want = replicas if replicas is not None else (dep.spec.replicas or 0)
-        st = dep.status
+        want = replicas if replicas is not None else ((dep.spec and dep.spec.replicas) or 0)
+        st = dep.status or client.V1DeploymentStatus()
+        generation = (dep.metadata and dep.metadata.generation) or 0
         seen = {
-            "generation": dep.metadata.generation,
+            "generation": generation,
             "observedGeneration": st.observed_generation,
             "replicas": st.replicas,
             "readyReplicas": st.ready_replicas,
@@ -221,7 +222,7 @@ def wait_for_deployment_ready(
             "conditions": conditions_of(dep),
         }
         done = (
-            (st.observed_generation or 0) >= (dep.metadata.generation or 0)
+            (st.observed_generation or 0) >= generation
             and (st.ready_replicas or 0) == want
             and (st.updated_replicas or 0) == want
         )
@@ -241,7 +242,7 @@ def wait_for_job_finished(
         job = batch.read_namespaced_job(name, namespace)
         holder["job"] = job
         conds = conditions_of(job)
-        st = job.status
+        st = job.status or client.V1JobStatus()
         seen = {"conditions": conds, "active": st.active, "succeeded": st.succeeded, "failed": st.failed}
         return conds.get("Complete") == "True" or conds.get("Failed") == "True", seen
 
