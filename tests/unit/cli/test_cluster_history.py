@@ -1,0 +1,110 @@
+"""history table, revision references and spec diffs (pure; no cluster)."""
+
+from __future__ import annotations
+
+import pytest
+from cluster_fixtures import canary_status, controller_revision, history
+
+from agent_operator.cli._history import (
+    UnknownRevision,
+    format_history,
+    format_table,
+    history_rows,
+    resolve_revision,
+    spec_diff,
+)
+from agent_operator.controller.history import parse_history
+
+
+def test_table_aligns_columns_and_trims_trailing_space() -> None:
+    text = format_table(("A", "LONGER"), [("xxxx", "1"), ("y", "")])
+    assert text.splitlines() == ["A      LONGER", "xxxx   1", "y"]
+
+
+def test_history_rows_mark_roles_and_read_gates() -> None:
+    rows = history_rows(history(), canary_status(1, approvals=[{"by": "bob", "revision": "abcd3333"}]))
+    assert [(r.number, r.role, r.outcome) for r in rows] == [
+        (1, "", "Promoted"),
+        (2, "stable", "Promoted"),
+        (3, "canary", ""),
+    ]
+    assert (rows[1].approved_by, rows[1].score, rows[1].image) == ("alice", 0.91, "img:2")
+    # The canary has no gates annotation yet: its approver comes from status.
+    assert rows[2].approved_by == "bob"
+    assert rows[0].approved_by == ""
+    assert rows[0].score is None
+
+
+def test_history_table_text() -> None:
+    text = format_history(history_rows(history(), canary_status(0)))
+    lines = text.splitlines()
+    assert lines[0].split() == [
+        "NUMBER",
+        "REVISION",
+        "CREATED",
+        "OUTCOME",
+        "REASON",
+        "APPROVED",
+        "BY",
+        "SCORE",
+        "IMAGE",
+    ]
+    assert "bbbb2222 (stable)" in lines[2]
+    assert "alice" in lines[2]
+    assert "0.91" in lines[2]
+    assert "abcd3333 (canary)" in lines[3]
+    assert "InProgress" in lines[3]
+
+
+def test_malformed_gates_annotation_is_ignored() -> None:
+    revs = parse_history(
+        [controller_revision(1, "aaaa1111", "img:1", {"agentoperator.dev/gates": "{not json"})]
+    )
+    (row,) = history_rows(revs, {})
+    assert (row.approved_by, row.score) == ("", None)
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        ("1", "aaaa1111"),
+        ("3", "abcd3333"),
+        ("bbbb", "bbbb2222"),
+        ("abcd3333", "abcd3333"),
+        (" 2 ", "bbbb2222"),
+    ],
+)
+def test_resolve_by_number_or_hash_prefix(ref: str, expected: str) -> None:
+    assert resolve_revision(history(), ref).revision == expected
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        ("a", "ambiguous: it matches 1 (aaaa1111), 3 (abcd3333)"),
+        ("9", "no revision '9' in history (numbers: 1, 2, 3)"),
+        ("zz", "no revision 'zz' in history"),
+        ("", "empty"),
+    ],
+)
+def test_unresolvable_references_say_why(ref: str, message: str) -> None:
+    with pytest.raises(UnknownRevision, match=message.replace("(", r"\(").replace(")", r"\)")):
+        resolve_revision(history(), ref)
+
+
+def test_digits_fall_back_to_a_hash_prefix() -> None:
+    revs = parse_history([controller_revision(1, "4242abcd", "img:1")])
+    assert resolve_revision(revs, "4242").revision == "4242abcd"
+
+
+def test_spec_diff_shows_the_changed_image_only() -> None:
+    revs = history()
+    diff = spec_diff(revs["aaaa1111"], revs["bbbb2222"])
+    changed = [line for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    assert changed == ["-  image: img:1", "+  image: img:2"]
+    assert diff.startswith("--- revision 1 (aaaa1111)\n+++ revision 2 (bbbb2222)\n")
+
+
+def test_spec_diff_of_identical_specs_is_empty() -> None:
+    revs = history()
+    assert spec_diff(revs["aaaa1111"], revs["aaaa1111"]) == ""
