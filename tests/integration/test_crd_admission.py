@@ -18,10 +18,10 @@ import pytest
 import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
-from tests.support.wait import conditions_of, wait_for_condition
 
 from agent_operator.api import AgentDeployment
 from agent_operator.api.crd import custom_resource_definitions
+from tests.support.wait import conditions_of, wait_for_condition
 
 pytestmark = pytest.mark.integration
 

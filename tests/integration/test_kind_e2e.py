@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.support.cluster import LOCAL_BIN, REPO_ROOT, docker_engine_available, env_flag
 
 DOCKER_ENGINE = docker_engine_available()

@@ -36,6 +36,8 @@ from .history import OUTCOME, Revision, history_entries, new_revision, parse_his
 from .rollout_codec import state_from_status, state_to_status
 from .secrets import required_secrets
 
+SECRET_RECHECK_SECONDS = 10.0
+
 
 @dataclass(frozen=True)
 class Observation:
@@ -93,7 +95,7 @@ def plan_reconcile(obs: Observation) -> ReconcilePlan:
         )
     except ValidationError as exc:
         lines = [str(e) for e in format_validation_error(exc, AgentDeployment)]
-        return _stalled(
+        return stalled_plan(
             obs,
             "InvalidSpec",
             "; ".join(lines[:5]) + (f" (+{len(lines) - 5} more)" if len(lines) > 5 else ""),
@@ -103,10 +105,11 @@ def plan_reconcile(obs: Observation) -> ReconcilePlan:
     except (ValueError, TypeError, KeyError) as exc:
         # A spec the schema admits but the renderer cannot turn into objects must stall this
         # agent with the reason, not crash-loop the operator.
-        return _stalled(obs, "RenderFailed", f"{type(exc).__name__}: {exc}")
+        return stalled_plan(obs, "RenderFailed", f"{type(exc).__name__}: {exc}")
 
 
-def _stalled(obs: Observation, reason: str, message: str) -> ReconcilePlan:
+def stalled_plan(obs: Observation, reason: str, message: str) -> ReconcilePlan:
+    """Touch no child; report why the agent cannot be acted on (kstatus Stalled)."""
     meta = obs.agent.get("metadata", {})
     previous: dict[str, Any] = dict(obs.agent.get("status") or {})
     generation = meta.get("generation")
@@ -284,13 +287,18 @@ def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
     events.extend(Event("Warning", "InvalidCommand", p) for p in command_problems)
     if to_apply or to_delete:
         events.append(_change_event(to_apply, to_delete, live, previous, status))
+    requeue = rollout.requeue_after
+    if missing:
+        # Secrets are not watched (that would stream their values into the operator); look again
+        # soon instead, so the agent recovers by itself once the Secret exists.
+        requeue = min(requeue or SECRET_RECHECK_SECONDS, SECRET_RECHECK_SECONDS)
     return ReconcilePlan(
         apply=tuple(to_apply),
         create=tuple(to_create),
         delete=tuple(to_delete),
         status=None if status == previous else status,
         events=tuple(events),
-        requeue_after=rollout.requeue_after,
+        requeue_after=requeue,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -21,11 +22,19 @@ from typing import Any
 from .._metrics import RECONCILE_ERRORS, RECONCILE_SECONDS, RECONCILES, ROLLBACKS, ROLLOUTS
 from ..kube import AGENT_DEPLOYMENT, KubeApi, KubeError
 from .observe import CapabilityCache, observe
-from .plan import ReconcilePlan, plan_reconcile
+from .plan import ReconcilePlan, plan_reconcile, stalled_plan
 from .timefmt import format_time
 
 _log = logging.getLogger(__name__)
 Key = tuple[str, str]
+_REJECTED = frozenset({400, 403, 404, 409, 422})
+"""API answers that mean the request itself is wrong, as opposed to the server being busy."""
+_QUOTED_VALUE = re.compile(r'(Invalid value|Unsupported value|Duplicate value): ("(?:[^"\\]|\\.)*"|[^:,\s]+)')
+
+
+def _redact(message: str) -> str:
+    """The apiserver quotes rejected values; one could be a credential, so status never gets them."""
+    return _QUOTED_VALUE.sub(r"\1: (redacted)", message)
 
 
 @dataclass(frozen=True)
@@ -132,13 +141,27 @@ class Reconciler:
             if obs is None:
                 return Outcome(0, None)
             plan = plan_reconcile(obs)
-            self._execute(obs.agent, plan)
+            try:
+                self._execute(obs.agent, plan)
+            except KubeError as exc:
+                if exc.status not in _REJECTED:
+                    raise
+                # The apiserver refused what we rendered (an invalid value that got past the
+                # schema, a forbidden kind): retrying will not help, so say so in status.
+                reason = f"{exc.status} {exc.reason}: {_redact(exc.message)}"
+                self._execute(obs.agent, stalled_plan(obs, "ApplyRejected", reason))
+                raise
         except KubeError as exc:
             RECONCILES.labels(namespace, name, "error").inc()
             RECONCILE_ERRORS.labels(namespace, name, f"api{exc.status}").inc()
             _log.warning(
                 "reconcile failed",
-                extra={"namespace": namespace, "agent": name, "status": exc.status, "error": exc.message},
+                extra={
+                    "namespace": namespace,
+                    "agent": name,
+                    "status": exc.status,
+                    "error": _redact(exc.message),
+                },
             )
             return Outcome(0, self._error_backoff)
         except Exception as exc:

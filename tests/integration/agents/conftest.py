@@ -9,18 +9,15 @@ import pytest
 from kubernetes import client
 
 from tests.support.cluster import ClusterInfo
-from tests.support.operator import LOG_DIR, OperatorProcess, install_crds
+from tests.support.operator import LOG_DIR, OperatorProcess
 
 GROUP, VERSION, PLURAL = "agentoperator.dev", "v1alpha1", "agentdeployments"
 
 
-@pytest.fixture(scope="session")
-def crds(api_client: client.ApiClient) -> None:
-    install_crds(api_client)
-
-
-@pytest.fixture(scope="session")
-def operator(cluster: ClusterInfo, crds: None) -> Iterator[OperatorProcess]:
+# Package scope: the operator watches every namespace, so it must not outlive the tests that
+# expect it (other integration tests write agent status themselves).
+@pytest.fixture(scope="package")
+def operator(cluster: ClusterInfo, crds_installed: None) -> Iterator[OperatorProcess]:
     proc = OperatorProcess(cluster, LOG_DIR / "operator.log")
     proc.log_path.unlink(missing_ok=True)
     proc.start()
