@@ -395,6 +395,12 @@ class Evaluation(ApiModel):
     """The gate fails when the job takes longer."""
     backoff_limit: int = Field(default=0, ge=0, le=10)
     """Job retries before the gate fails."""
+    resources: ResourceRequirements | None = None
+    """CPU and memory of the evaluation container."""
+    labels: dict[str, str] | None = None
+    """Extra labels of the evaluation pod (cost allocation, mesh opt-out...)."""
+    annotations: dict[str, str] | None = None
+    """Extra annotations of the evaluation pod."""
 
 
 class PauseStep(ApiModel):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from ._command import EXIT_INVALID, EXIT_OK, Command
@@ -65,7 +64,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     from ..controller.run import run_operator
     from ..kube import load_api_client
 
-    kubeconfig = args.kubeconfig or os.environ.get("AGENT_OPERATOR_KUBECONFIG")
+    kubeconfig = args.kubeconfig
     try:
         api_client = load_api_client(kubeconfig, args.context)
     except (ConfigException, OSError) as exc:

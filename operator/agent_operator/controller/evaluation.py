@@ -50,6 +50,8 @@ def evaluation_job(agent: AgentDeployment, revision: str, step: int) -> dict[str
         ROLE_LABEL: EVALUATION_ROLE,
         EVALUATION_STEP_LABEL: str(step),
     }
+    # The operator's labels win: they are how the Job and its pods are found again.
+    pod_labels = {**(suite.labels or {}), **labels}
     env = [
         {"name": "AGENT_URL", "value": _service_url(agent, f"{name}-canary")},
         {"name": "BASELINE_URL", "value": _service_url(agent, f"{name}-stable")},
@@ -65,6 +67,8 @@ def evaluation_job(agent: AgentDeployment, revision: str, step: int) -> dict[str
         "terminationMessagePolicy": "FallbackToLogsOnError",
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
+    if suite.resources is not None:
+        container["resources"] = suite.resources.to_wire()
     if suite.command:
         container["command"] = list(suite.command)
     if suite.args:
@@ -78,7 +82,10 @@ def evaluation_job(agent: AgentDeployment, revision: str, step: int) -> dict[str
             "activeDeadlineSeconds": suite.timeout_seconds,
             "ttlSecondsAfterFinished": FINISHED_JOB_TTL_SECONDS,
             "template": {
-                "metadata": {"labels": labels},
+                "metadata": {
+                    "labels": pod_labels,
+                    **({"annotations": dict(suite.annotations)} if suite.annotations else {}),
+                },
                 "spec": {
                     "restartPolicy": "Never",
                     "automountServiceAccountToken": False,
