@@ -43,3 +43,12 @@ test: lint typecheck $(STAMP) cluster-test-prereqs ## Everything CI runs: lint, 
 
 clean: ## Remove the venv and caches (not the tool cache)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# Packaging: the Helm chart's CRD copies and the plain manifests rendered from it.
+.PHONY: chart-crds manifests
+
+chart-crds: ## Copy crds/*.yaml into charts/agent-operator/crds (a test checks they are identical)
+	cp crds/*.yaml charts/agent-operator/crds/
+
+manifests: chart-crds ## Render manifests/install.yaml from the chart with default values
+	hack/render-manifests.sh > manifests/install.yaml.tmp && mv manifests/install.yaml.tmp manifests/install.yaml

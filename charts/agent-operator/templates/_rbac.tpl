@@ -1,0 +1,63 @@
+{{/* RBAC rules shared by the ClusterRole (cluster-wide mode) and the Roles (namespaced mode). */}}
+
+{{- define "agent-operator.namespacedRules" -}}
+- apiGroups: ["agentoperator.dev"]
+  resources: ["agentdeployments"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["agentoperator.dev"]
+  resources: ["agentdeployments/status"]
+  verbs: ["patch"]
+- apiGroups: ["agentoperator.dev"]
+  resources: ["agentdeployments/finalizers"]
+  verbs: ["update"]
+- apiGroups: [""]
+  resources: ["serviceaccounts", "configmaps", "services"]
+  verbs: ["list", "watch", "create", "patch", "delete"]
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["list", "watch", "create", "patch", "delete"]
+- apiGroups: ["networking.k8s.io"]
+  resources: ["networkpolicies"]
+  verbs: ["list", "watch", "create", "patch", "delete"]
+- apiGroups: ["policy"]
+  resources: ["poddisruptionbudgets"]
+  verbs: ["list", "watch", "create", "patch", "delete"]
+- apiGroups: ["cilium.io"]
+  resources: ["ciliumnetworkpolicies"]
+  verbs: ["list", "create", "patch", "delete"]
+- apiGroups: ["monitoring.coreos.com"]
+  resources: ["servicemonitors", "prometheusrules"]
+  verbs: ["list", "create", "patch", "delete"]
+- apiGroups: ["apps"]
+  resources: ["controllerrevisions"]
+  verbs: ["list", "create", "patch", "delete"]
+- apiGroups: ["batch"]
+  resources: ["jobs"]
+  verbs: ["list", "watch", "create"]
+- apiGroups: [""]
+  resources: ["pods", "secrets"]
+  verbs: ["list"]
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create"]
+{{- end }}
+{{- define "agent-operator.clusterRules" -}}
+- apiGroups: ["agentoperator.dev"]
+  resources: ["readinesspolicies"]
+  verbs: ["list", "watch"]
+- apiGroups: ["apiextensions.k8s.io"]
+  resources: ["customresourcedefinitions"]
+  verbs: ["list", "watch"]
+{{- if include "agent-operator.selfSignedWebhook" . }}
+# The operator generated its own webhook certificate: it writes the CA into its two configurations.
+- apiGroups: ["admissionregistration.k8s.io"]
+  resources: ["validatingwebhookconfigurations", "mutatingwebhookconfigurations"]
+  resourceNames: [{{ include "agent-operator.fullname" . | quote }}]
+  verbs: ["get", "patch"]
+{{- end }}
+{{- end }}
+{{- define "agent-operator.peeringRules" -}}
+- apiGroups: ["kopf.dev"]
+  resources: [{{ . | quote }}]
+  verbs: ["list", "watch"]
+{{- end }}
