@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ._command import EXIT_INVALID, EXIT_OK, Command
 from ._console import Console
@@ -56,12 +57,40 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         help="log format (default: json when stderr is not a terminal, text otherwise)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    webhook = parser.add_argument_group("admission webhook")
+    webhook.add_argument(
+        "--webhook-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="serve the validating and mutating admission webhook over HTTPS on this port; 0 disables"
+        " (default 0)",
+    )
+    webhook.add_argument(
+        "--webhook-cert-dir",
+        type=Path,
+        metavar="DIR",
+        help="directory with tls.crt and tls.key (e.g. a cert-manager Secret); when absent or empty a"
+        " self-signed CA and certificate are generated and the caBundle of the webhook configurations set",
+    )
+    webhook.add_argument(
+        "--webhook-service",
+        metavar="NAMESPACE/NAME",
+        help="the webhook Service, whose DNS names the generated certificate covers",
+    )
+    webhook.add_argument(
+        "--webhook-configuration",
+        default="agent-operator",
+        metavar="NAME",
+        help="Validating- and MutatingWebhookConfiguration whose caBundle a generated certificate is"
+        " written to (default agent-operator)",
+    )
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
     from kubernetes.config import ConfigException
 
-    from ..controller.run import run_operator
+    from ..controller.run import WebhookOptions, run_operator
     from ..kube import load_api_client
 
     kubeconfig = args.kubeconfig
@@ -72,6 +101,13 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         console.problem(f"agentctl run: cannot load the kubeconfig or in-cluster config: {reason}")
         return EXIT_INVALID
     log_format = args.log_format or ("text" if sys.stderr.isatty() else "json")
+    if args.webhook_service:
+        namespace, sep, name = args.webhook_service.partition("/")
+        if not (sep and namespace and name) or "/" in name:
+            console.problem(
+                f"agentctl run: --webhook-service must be NAMESPACE/NAME, not {args.webhook_service}"
+            )
+            return EXIT_INVALID
     run_operator(
         api_client=api_client,
         namespaces=args.namespace,
@@ -82,6 +118,14 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         priority=args.priority,
         log_format=log_format,
         verbose=args.verbose,
+        webhook=WebhookOptions(
+            port=args.webhook_port,
+            cert_dir=args.webhook_cert_dir,
+            service=args.webhook_service,
+            configuration=args.webhook_configuration,
+        )
+        if args.webhook_port
+        else None,
     )
     return EXIT_OK
 
@@ -91,7 +135,8 @@ COMMAND = Command(
     summary="run the operator",
     description="Run the Agent Operator: reconcile AgentDeployments in the watched namespaces (all by\n"
     "default) until interrupted. Uses the in-cluster service account, or the kubeconfig. Exposes Prometheus\n"
-    "metrics on --metrics-port and a liveness endpoint on --health-port.",
+    "metrics on --metrics-port and a liveness endpoint on --health-port. With --webhook-port it also serves\n"
+    "the admission webhook: /validate-agents and /mutate-agents.",
     configure=_configure,
     run=_run,
 )

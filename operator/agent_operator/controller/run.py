@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import kopf
 from kubernetes.client import ApiClient
@@ -12,6 +14,16 @@ from prometheus_client import start_http_server
 from ..kube import KubeApi
 from . import handlers
 from .reconciler import Reconciler
+
+
+@dataclass(frozen=True)
+class WebhookOptions:
+    """The admission webhook's port, certificate directory, Service and configuration name."""
+
+    port: int
+    cert_dir: Path | None = None
+    service: str | None = None
+    configuration: str = "agent-operator"
 
 
 def run_operator(
@@ -25,6 +37,7 @@ def run_operator(
     priority: int,
     log_format: str,
     verbose: bool,
+    webhook: WebhookOptions | None = None,
 ) -> None:
     """Run until interrupted. Watches ``namespaces``, or the whole cluster. ``api_client`` comes
     from :func:`agent_operator.kube.load_api_client`, which also sets the configuration kopf logs
@@ -40,6 +53,19 @@ def run_operator(
         start_http_server(metrics_port)
     settings = kopf.OperatorSettings()
     handlers.configure_settings(settings, peering=peering, priority=priority)
+    kube = KubeApi(api_client)
+    if webhook is not None:
+        # Only with a webhook port: kopf refuses to start with admission handlers and no server.
+        from .webhook import enable_webhook
+
+        enable_webhook(
+            settings,
+            kube=kube,
+            port=webhook.port,
+            cert_dir=webhook.cert_dir,
+            service=webhook.service,
+            configuration=webhook.configuration,
+        )
     kopf.run(
         settings=settings,
         clusterwide=all_namespaces,
@@ -48,5 +74,5 @@ def run_operator(
         priority=priority,
         peering_name=peering,
         liveness_endpoint=f"http://0.0.0.0:{health_port}/healthz" if health_port else None,
-        memo=kopf.Memo(reconciler=Reconciler(KubeApi(api_client))),
+        memo=kopf.Memo(reconciler=Reconciler(kube)),
     )

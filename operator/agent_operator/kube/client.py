@@ -13,7 +13,7 @@ import logging
 import random
 import socket
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -210,6 +210,20 @@ class KubeApi:
             headers={"Content-Type": "application/merge-patch+json"},
         )
 
+    def json_patch(
+        self, kind: Kind, name: str, namespace: str | None, operations: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """A JSON patch (RFC 6902): for one field inside a list, such as a webhook's caBundle,
+        where a merge patch would replace the whole list."""
+        return self._request(
+            "PATCH",
+            kind.object_path(name, namespace),
+            verb="patch",
+            kind_name=kind.kind,
+            body=[dict(op) for op in operations],
+            headers={"Content-Type": "application/json-patch+json"},
+        )
+
     def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         """Create an object (for things that are never updated, such as Jobs)."""
         kind = kind_of(dict(obj))
@@ -307,7 +321,7 @@ class KubeApi:
         *,
         verb: str,
         kind_name: str,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         all_headers = {"Accept": "application/json", **(headers or {})}
@@ -315,7 +329,9 @@ class KubeApi:
         apply = content_type == "application/apply-patch+yaml"
         # Bodies stay mappings: the client's REST layer encodes them as JSON for every JSON and
         # YAML content type (JSON is YAML, so apply patches go out the same way).
-        payload = dict(body) if body is not None else None
+        payload: dict[str, Any] | list[dict[str, Any]] | None = (
+            None if body is None else dict(body) if isinstance(body, Mapping) else [dict(op) for op in body]
+        )
 
         def once() -> dict[str, Any]:
             API_REQUESTS.labels(verb=verb, kind=kind_name).inc()
