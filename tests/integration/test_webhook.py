@@ -85,45 +85,43 @@ class WebhookRig:
 
     def create_configurations(self, ca: str | None) -> None:
         base = f"https://127.0.0.1:{self.port}"
-        self.admission.create_validating_webhook_configuration(
-            {
-                "apiVersion": "admissionregistration.k8s.io/v1",
-                "kind": "ValidatingWebhookConfiguration",
-                "metadata": {"name": self.configuration},
-                "webhooks": [
-                    _webhook(
-                        "agents.validate.agentoperator.dev",
-                        f"{base}/validate-agents",
-                        "agentdeployments",
-                        self.token,
-                        ca,
-                    ),
-                    _webhook(
-                        "policies.validate.agentoperator.dev",
-                        f"{base}/validate-agents",
-                        "readinesspolicies",
-                        self.token,
-                        ca,
-                    ),
-                ],
-            }
-        )
-        self.admission.create_mutating_webhook_configuration(
-            {
-                "apiVersion": "admissionregistration.k8s.io/v1",
-                "kind": "MutatingWebhookConfiguration",
-                "metadata": {"name": self.configuration},
-                "webhooks": [
-                    _webhook(
-                        "agents.mutate.agentoperator.dev",
-                        f"{base}/mutate-agents",
-                        "agentdeployments",
-                        self.token,
-                        ca,
-                    ),
-                ],
-            }
-        )
+        validating: Any = {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingWebhookConfiguration",
+            "metadata": {"name": self.configuration},
+            "webhooks": [
+                _webhook(
+                    "agents.validate.agentoperator.dev",
+                    f"{base}/validate-agents",
+                    "agentdeployments",
+                    self.token,
+                    ca,
+                ),
+                _webhook(
+                    "policies.validate.agentoperator.dev",
+                    f"{base}/validate-agents",
+                    "readinesspolicies",
+                    self.token,
+                    ca,
+                ),
+            ],
+        }
+        self.admission.create_validating_webhook_configuration(validating)
+        mutating: Any = {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "MutatingWebhookConfiguration",
+            "metadata": {"name": self.configuration},
+            "webhooks": [
+                _webhook(
+                    "agents.mutate.agentoperator.dev",
+                    f"{base}/mutate-agents",
+                    "agentdeployments",
+                    self.token,
+                    ca,
+                ),
+            ],
+        }
+        self.admission.create_mutating_webhook_configuration(mutating)
 
     def delete_configurations(self) -> None:
         for delete in (
@@ -178,7 +176,8 @@ class WebhookRig:
     def ca_bundles(self) -> list[str]:
         validating = self.admission.read_validating_webhook_configuration(self.configuration)
         mutating = self.admission.read_mutating_webhook_configuration(self.configuration)
-        return [w.client_config.ca_bundle or "" for w in [*validating.webhooks, *mutating.webhooks]]
+        hooks = [*(validating.webhooks or []), *(mutating.webhooks or [])]
+        return [str(w.client_config.ca_bundle or "") for w in hooks]  # type: ignore[attr-defined]
 
     def served_certificate_verifies(self, ca_pem: bytes) -> bool:
         context = ssl.create_default_context(cadata=ca_pem.decode())
@@ -201,7 +200,7 @@ class WebhookRig:
         def stamped() -> tuple[bool, str]:
             if self._proc is not None and self._proc.poll() is not None:
                 raise AssertionError(f"operator exited with {self._proc.returncode}:\n{self.log_tail()}")
-            created = custom.create_namespaced_custom_object(
+            created: dict[str, Any] = custom.create_namespaced_custom_object(  # type: ignore[assignment]
                 GROUP, VERSION, namespace, "agentdeployments", body, dry_run="All"
             )
             by = json.loads(created["metadata"]["annotations"][APPROVE])["by"]
@@ -220,13 +219,15 @@ def rig(
     """Self-signed mode: the operator generates its CA and writes it into the caBundle."""
     core = client.CoreV1Api(api_client)
     home = f"webhook-home-{secrets.token_hex(3)}"
-    core.create_namespace({"metadata": {"name": home}})
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=home)))
     rig = WebhookRig(cluster, api_client, home, cert_dir=None)
     probe_ns = f"webhook-probe-{secrets.token_hex(3)}"
     try:
         rig.create_configurations(ca=None)
         rig.start()
-        core.create_namespace({"metadata": {"name": probe_ns, "labels": {SCOPE_LABEL: rig.token}}})
+        core.create_namespace(
+            client.V1Namespace(metadata=client.V1ObjectMeta(name=probe_ns, labels={SCOPE_LABEL: rig.token}))
+        )
         rig.wait_until_serving(custom_objects, probe_ns)
         yield rig
     finally:
@@ -270,7 +271,7 @@ def policies(api_client: client.ApiClient, rig: WebhookRig) -> Iterator[Callable
                 **spec,
             },
         }
-        result: dict[str, Any] = custom.create_cluster_custom_object(
+        result: dict[str, Any] = custom.create_cluster_custom_object(  # type: ignore[assignment]
             GROUP, VERSION, "readinesspolicies", body
         )
         created.append(name)
@@ -435,7 +436,7 @@ def test_approval_identity_is_stamped_with_the_requesting_user(
     assert admin
 
     def approval_by() -> str:
-        obj = custom_objects.get_namespaced_custom_object(
+        obj: dict[str, Any] = custom_objects.get_namespaced_custom_object(  # type: ignore[assignment]
             GROUP, VERSION, scoped_namespace, "agentdeployments", "gated"
         )
         return str(json.loads(obj["metadata"]["annotations"][APPROVE])["by"])
@@ -445,23 +446,17 @@ def test_approval_identity_is_stamped_with_the_requesting_user(
     assert approval_by() == admin
 
     rbac = client.RbacAuthorizationV1Api(api_client)
-    rbac.create_namespaced_role(
-        scoped_namespace,
-        {
-            "metadata": {"name": "approver"},
-            "rules": [{"apiGroups": [GROUP], "resources": ["agentdeployments"], "verbs": ["get", "patch"]}],
-        },
-    )
-    rbac.create_namespaced_role_binding(
-        scoped_namespace,
-        {
-            "metadata": {"name": "approver"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "approver"},
-            "subjects": [
-                {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "jane@example.com"}
-            ],
-        },
-    )
+    role: Any = {
+        "metadata": {"name": "approver"},
+        "rules": [{"apiGroups": [GROUP], "resources": ["agentdeployments"], "verbs": ["get", "patch"]}],
+    }
+    rbac.create_namespaced_role(scoped_namespace, role)
+    binding: Any = {
+        "metadata": {"name": "approver"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "approver"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "jane@example.com"}],
+    }
+    rbac.create_namespaced_role_binding(scoped_namespace, binding)
     again = json.dumps({"at": "2026-01-02T00:00:00Z", "by": admin, "revision": "abc"})
     kubectl(cluster, "annotate", "--overwrite", "--as", "jane@example.com", "-n", scoped_namespace,
             "agentdeployment", "gated", f"{APPROVE}={again}")  # fmt: skip
