@@ -58,8 +58,11 @@ def install_crds(api_client: client.ApiClient) -> None:
 class OperatorProcess:
     """One `python -m agent_operator` process against the test cluster."""
 
-    def __init__(self, cluster: ClusterInfo, log_path: Path) -> None:
+    def __init__(self, cluster: ClusterInfo, log_path: Path, kubeconfig: Path | None = None) -> None:
+        """``kubeconfig``: the identity the operator runs as (e.g. the chart's ServiceAccount, see
+        tests.support.rbac); None means the cluster's admin kubeconfig."""
         self._cluster = cluster
+        self._kubeconfig = kubeconfig or cluster.kubeconfig
         self.log_path = log_path
         self.metrics_port = free_port()
         self.health_port = free_port()
@@ -76,7 +79,7 @@ class OperatorProcess:
                 "agent_operator",
                 "--all-namespaces",
                 "--kubeconfig",
-                str(self._cluster.kubeconfig),
+                str(self._kubeconfig),
                 "--metrics-port",
                 str(self.metrics_port),
                 "--health-port",

@@ -10,6 +10,7 @@ from kubernetes import client
 
 from tests.support.cluster import ClusterInfo
 from tests.support.operator import LOG_DIR, OperatorProcess
+from tests.support.rbac import ChartIdentity, chart_identity
 
 GROUP, VERSION, PLURAL = "agentoperator.dev", "v1alpha1", "agentdeployments"
 
@@ -17,8 +18,23 @@ GROUP, VERSION, PLURAL = "agentoperator.dev", "v1alpha1", "agentdeployments"
 # Package scope: the operator watches every namespace, so it must not outlive the tests that
 # expect it (other integration tests write agent status themselves).
 @pytest.fixture(scope="package")
-def operator(cluster: ClusterInfo, crds_installed: None) -> Iterator[OperatorProcess]:
-    proc = OperatorProcess(cluster, LOG_DIR / "operator.log")
+def operator_identity(
+    cluster: ClusterInfo,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ChartIdentity]:
+    """The Helm chart's ServiceAccount and RBAC: the operator runs as it, so every test here also
+    proves the chart grants what the operator needs (a missing permission fails the test)."""
+    with chart_identity(cluster, tmp_path_factory.mktemp("identity"), hint="e2e-operator") as identity:
+        yield identity
+
+
+@pytest.fixture(scope="package")
+def operator(
+    cluster: ClusterInfo,
+    crds_installed: None,
+    operator_identity: ChartIdentity,
+) -> Iterator[OperatorProcess]:
+    proc = OperatorProcess(cluster, LOG_DIR / "operator.log", kubeconfig=operator_identity.kubeconfig)
     proc.log_path.unlink(missing_ok=True)
     proc.start()
     yield proc
