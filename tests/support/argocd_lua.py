@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-from lupa import lua51
+from lupa import lua51  # type: ignore[import-untyped]
 
 from .cluster import REPO_ROOT
 
@@ -36,7 +36,7 @@ class LuaScript:
         self.source = source
 
     @classmethod
-    def from_file(cls, path: Path) -> LuaScript:
+    def from_file(cls, path: Path) -> Self:
         return cls(path.read_text())
 
     def run(self, obj: Mapping[str, Any]) -> Any:

@@ -32,7 +32,7 @@ HEALTH_LUA = REPO_ROOT / "docs" / "gitops" / "argocd-health.lua"
 
 
 def _fresh(obj: dict[str, Any]) -> bool:
-    return (obj.get("status") or {}).get("observedGeneration") == obj["metadata"].get("generation")
+    return bool((obj.get("status") or {}).get("observedGeneration") == obj["metadata"].get("generation"))
 
 
 def _phase(phase: str) -> Callable[[dict[str, Any]], bool]:
@@ -62,20 +62,28 @@ CASES: list[Case] = [
 ]
 
 
+def _reaches(
+    agents: Agents, name: str, state: Callable[[dict[str, Any]], bool]
+) -> Callable[[], tuple[bool, dict[str, Any]]]:
+    def probe() -> tuple[bool, dict[str, Any]]:
+        obj = agents.get(name)
+        return state(obj), obj
+
+    return probe
+
+
 def test_health_of_real_statuses(agents: Agents, namespace: str) -> None:
     lua = LuaHealth(HEALTH_LUA.read_text())
     for name, spec, _, _, _ in CASES:
         agents.create(agent_manifest(name, namespace, **spec))
     for name, _, change, _, _ in CASES:
         if change is not None:
-            wait_for(lambda n=name: (_available(obj := agents.get(n)), obj), f"{name} Available", timeout=90)
+            wait_for(_reaches(agents, name, _available), f"{name} Available", timeout=90)
             agents.patch(name, change)
 
     update = env_flag("UPDATE_SAMPLES")
     for name, _, _, reached, expected in CASES:
-        live = wait_for(
-            lambda n=name, r=reached: (r(obj := agents.get(n)), obj), f"{name} in its state", timeout=90
-        )
+        live = wait_for(_reaches(agents, name, reached), f"{name} in its state", timeout=90)
         health = lua.health(live)
         assert health["status"] == expected, (name, health, live.get("status"))
         sample = {"health": health, "object": sanitize(live, namespace)}
