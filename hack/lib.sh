@@ -10,7 +10,7 @@ CLUSTER_KUBECONFIG="$LOCAL/kubeconfig"
 # kwokctl keeps every cluster under $KWOK_WORKDIR/clusters/<name>. It lives in the
 # per-user cache, not in the clone, so a clone deleted while its cluster runs
 # leaves something cluster-up can find and reap.
-export KWOK_WORKDIR="${KWOK_WORKDIR:-$CACHE/kwok}"
+export KWOK_WORKDIR="$CACHE/kwok"
 
 # One cluster per clone: the name derives from the clone's absolute path, and
 # kwokctl picks free loopback ports, so two clones (a developer checkout and a CI
