@@ -20,7 +20,7 @@ demo_start=$SECONDS
 next "Build or reuse the pinned Kubernetes tools"
 narrate "kube-apiserver, kube-controller-manager, kube-scheduler and kubectl (Kubernetes"
 narrate "from the Go module proxy), etcd, KWOK and helm are built once into"
-narrate "~/.cache/agent-operator/bin and linked into .local/bin. Later runs reuse them."
+narrate "${CACHE/#$HOME/\~}/bin and linked into .local/bin. Later runs reuse them."
 "$ROOT/hack/build-tools.sh" 2>&1 | grep -E 'building|built|cached|ready in' | sed 's/^/      /'
 
 next "Start (or reuse) the local control plane"

@@ -1,4 +1,5 @@
 # Shared settings for hack/cluster-*.sh. Source it; do not execute it.
+# shellcheck disable=SC2034 # variables are used by the scripts that source this
 # shellcheck shell=bash
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
