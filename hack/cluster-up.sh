@@ -21,7 +21,7 @@ start=$SECONDS
 if is_true "${USE_EXISTING_CLUSTER:-}"; then
   log "USE_EXISTING_CLUSTER=true: not starting a local cluster"
   log "using KUBECONFIG=${KUBECONFIG:-~/.kube/config}"
-  if command -v kubectl >/dev/null && ! kubectl get --raw /readyz >/dev/null 2>&1; then
+  if [[ -x "$LOCAL_BIN/kubectl" ]] && ! "$LOCAL_BIN/kubectl" get --raw /readyz >/dev/null 2>&1; then
     log "WARNING: the existing cluster does not answer /readyz"
   fi
   exit 0

@@ -8,9 +8,8 @@ CLUSTER_KUBECONFIG := $(CURDIR)/.local/kubeconfig
 LOCAL_BIN := $(CURDIR)/.local/bin
 KUBECTL := $(LOCAL_BIN)/kubectl --kubeconfig $(CLUSTER_KUBECONFIG)
 
-# The integration tests find the cluster through these.
+# The scripts and the pytest fixtures read it from the environment.
 export USE_EXISTING_CLUSTER
-export AGENT_OPERATOR_KUBECONFIG := $(CLUSTER_KUBECONFIG)
 
 .PHONY: tools cluster-up cluster-down cluster-status cluster-test-prereqs demo
 
