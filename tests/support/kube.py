@@ -26,7 +26,8 @@ TERMINATION_MESSAGE_ANNOTATION = "agentoperator.dev/termination-message"
 """Copied into state.terminated.message when the pod completes or fails."""
 EXIT_CODE_ANNOTATION = "agentoperator.dev/exit-code"
 COMPLETE_DELAY_ANNOTATION = "agentoperator.dev/complete-delay-ms"
-"""Milliseconds a Running pod waits before it completes or fails (default 1000)."""
+"""A Go duration (e.g. ``"1500ms"``, ``"10m"``) a Running pod waits before it completes or fails
+(default 1s). KWOK parses the value with time.ParseDuration, so a bare number is ignored."""
 
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 TEST_NAMESPACE_LABEL = "agentoperator.dev/test-namespace"
@@ -47,7 +48,7 @@ def job_pod_annotations(
     if exit_code is not None:
         annotations[EXIT_CODE_ANNOTATION] = str(exit_code)
     if delay_ms is not None:
-        annotations[COMPLETE_DELAY_ANNOTATION] = str(delay_ms)
+        annotations[COMPLETE_DELAY_ANNOTATION] = f"{delay_ms}ms"
     return annotations
 
 
