@@ -9,6 +9,7 @@ timer, and all rollout progress is in the cluster.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import logging
 import re
@@ -19,7 +20,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .._metrics import RECONCILE_ERRORS, RECONCILE_SECONDS, RECONCILES, ROLLBACKS, ROLLOUTS
+from .._metrics import (
+    POLICY_VIOLATIONS,
+    RECONCILE_ERRORS,
+    RECONCILE_SECONDS,
+    RECONCILES,
+    ROLLBACKS,
+    ROLLOUTS,
+)
 from ..kube import AGENT_DEPLOYMENT, KubeApi, KubeError
 from .observe import CapabilityCache, observe
 from .plan import ReconcilePlan, plan_reconcile, stalled_plan
@@ -77,6 +85,8 @@ class Reconciler:
     def forget(self, namespace: str, name: str) -> None:
         with self._guard:
             self._known.discard((namespace, name))
+        with contextlib.suppress(KeyError):
+            POLICY_VIOLATIONS.remove(namespace, name)
 
     def request(self, namespace: str, name: str) -> None:
         """Reconcile the agent now, or right after the reconcile already running for it."""
@@ -141,6 +151,8 @@ class Reconciler:
             if obs is None:
                 return Outcome(0, None)
             plan = plan_reconcile(obs)
+            readiness = (plan.status or obs.agent.get("status") or {}).get("readiness") or {}
+            POLICY_VIOLATIONS.labels(namespace, name).set(len(readiness.get("missingRequired") or []))
             try:
                 self._execute(obs.agent, plan)
             except KubeError as exc:
