@@ -94,6 +94,11 @@ def observe(
     agent = kube.get(AGENT_DEPLOYMENT, name, namespace)
     if agent is None or agent.get("metadata", {}).get("deletionTimestamp"):
         return None
+    ns = kube.get(NAMESPACE, namespace) or {}
+    if (ns.get("metadata") or {}).get("deletionTimestamp"):
+        # The namespace is going away with everything in it; recreating children there only
+        # collects 403s from the apiserver.
+        return None
     uid = agent["metadata"]["uid"]
     selector = f"agentoperator.dev/agent={name}"
     children: list[dict[str, Any]] = []
@@ -108,7 +113,6 @@ def observe(
         if _owned_by(o, uid)
     ]
     pods = kube.list_objects(POD, namespace, selector)
-    ns = kube.get(NAMESPACE, namespace) or {}
     secrets = frozenset(m["metadata"]["name"] for m in kube.list_metadata(SECRET, namespace))
     return Observation(
         agent=agent,
