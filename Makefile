@@ -30,8 +30,9 @@ typecheck: $(STAMP) ## mypy --strict on operator/
 unit: $(STAMP) ## Unit, property and CLI tests (no cluster)
 	$(BIN)/pytest -m "not integration and not kind" tests
 
-crds: $(STAMP) ## Regenerate crds/ from the pydantic models
+crds: $(STAMP) ## Regenerate crds/ (and the chart's copies) from the pydantic models
 	$(BIN)/agentctl crds --output-dir crds
+	@$(MAKE) --no-print-directory chart-crds
 
 bench: $(STAMP) ## Run the benchmarks
 	$(BIN)/python benchmarks/validate_bench.py

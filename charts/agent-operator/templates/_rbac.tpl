@@ -3,7 +3,7 @@
 {{- define "agent-operator.namespacedRules" -}}
 - apiGroups: ["agentoperator.dev"]
   resources: ["agentdeployments"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["get", "list", "watch"]
 - apiGroups: ["agentoperator.dev"]
   resources: ["agentdeployments/status"]
   verbs: ["patch"]
@@ -16,6 +16,9 @@
 - apiGroups: ["apps"]
   resources: ["deployments"]
   verbs: ["list", "watch", "create", "patch", "delete"]
+- apiGroups: ["apps"]
+  resources: ["replicasets"]
+  verbs: ["list", "watch"]
 - apiGroups: ["networking.k8s.io"]
   resources: ["networkpolicies"]
   verbs: ["list", "watch", "create", "patch", "delete"]

@@ -1,8 +1,9 @@
 """kopf registration: thin handlers that turn watch events into reconcile requests.
 
-Every handler is an ``on.event`` handler or a timer, which kopf does not persist any progress
-for: the operator's only writes are the ones the planner decides, so a resync of an unchanged
-agent costs zero writes.
+Every handler is an ``on.event`` handler, for which kopf persists nothing and adds no finalizer:
+the operator's only writes are the ones the planner decides, so a resync of an unchanged agent
+costs zero writes, and deleting an agent never waits for the operator. The periodic resync and
+timed wake-ups are scheduled by the Reconciler itself.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ _log = logging.getLogger(__name__)
 PREFIX = "agentoperator.dev"
 AGENT_LABEL = "agentoperator.dev/agent"
 MANAGED = {"app.kubernetes.io/managed-by": "agent-operator"}
-RESYNC_SECONDS = 60.0
 
 
 def configure_settings(settings: kopf.OperatorSettings, *, peering: str | None, priority: int) -> None:
@@ -99,14 +99,6 @@ def agent_changed(type: str, name: str, namespace: str | None, memo: Any, **_: A
         reconciler.request(namespace, name)
 
 
-@kopf.timer(
-    GROUP, VERSION, "agentdeployments", interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS, sharp=False
-)
-def resync(name: str, namespace: str | None, memo: Any, **_: Any) -> None:
-    if namespace:
-        _memo_reconciler(memo).request(namespace, name)
-
-
 def _owner_changed(labels: Mapping[str, str], namespace: str | None, memo: Any) -> None:
     owner = labels.get(AGENT_LABEL)
     if owner and namespace:
@@ -116,6 +108,7 @@ def _owner_changed(labels: Mapping[str, str], namespace: str | None, memo: Any) 
 # A child changed (its status, a human edit, a deletion): reconcile its agent.
 for _group, _version, _plural in (
     ("apps", "v1", "deployments"),
+    ("apps", "v1", "replicasets"),
     ("", "v1", "services"),
     ("", "v1", "configmaps"),
     ("", "v1", "serviceaccounts"),

@@ -16,6 +16,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -62,6 +63,8 @@ class Reconciler:
         capabilities: CapabilityCache | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         error_backoff: float = 10.0,
+        resync_seconds: float = 60.0,
+        wakeup_workers: int = 8,
     ) -> None:
         self._kube = kube
         self._caps = capabilities or CapabilityCache(kube)
@@ -70,21 +73,25 @@ class Reconciler:
         self._guard = threading.Lock()
         self._running: set[Key] = set()
         self._dirty: set[Key] = set()
+        self._resync = resync_seconds
         self._wakeups: list[tuple[float, Key]] = []
+        self._due: dict[Key, float] = {}
         self._wake = threading.Condition(self._guard)
         self._stopped = False
         self._known: set[Key] = set()
+        self._workers = ThreadPoolExecutor(max_workers=wakeup_workers, thread_name_prefix="wakeup")
 
     # -- scheduling ------------------------------------------------------------------------------
 
     def known_agents(self) -> list[Key]:
-        """Agents seen since start (a cache; the resync timer covers any not yet seen)."""
+        """Agents seen since start: a cache, rebuilt after a restart from kopf's initial listing."""
         with self._guard:
             return sorted(self._known)
 
     def forget(self, namespace: str, name: str) -> None:
         with self._guard:
             self._known.discard((namespace, name))
+            self._due.pop((namespace, name), None)
         with contextlib.suppress(KeyError):
             POLICY_VIOLATIONS.remove(namespace, name)
 
@@ -100,6 +107,9 @@ class Reconciler:
         try:
             while True:
                 outcome = self._reconcile_once(namespace, name)
+                # The periodic resync is a wake-up like any other, so kopf needs no timer (and no
+                # finalizer for one) and deleting an agent never waits for the operator.
+                self.schedule(namespace, name, self._resync)
                 if outcome.requeue_after is not None:
                     self.schedule(namespace, name, outcome.requeue_after)
                 with self._guard:
@@ -114,13 +124,19 @@ class Reconciler:
             raise
 
     def schedule(self, namespace: str, name: str, delay: float) -> None:
-        """Ask for a reconcile in ``delay`` seconds (a pause ending, a deadline passing)."""
+        """Ask for a reconcile in ``delay`` seconds (a pause ending, a deadline, the resync). Only
+        the earliest wake-up per agent is kept."""
+        key = (namespace, name)
+        due = time.monotonic() + max(delay, 0.0)
         with self._wake:
-            heapq.heappush(self._wakeups, (time.monotonic() + max(delay, 0.0), (namespace, name)))
+            if key in self._due and self._due[key] <= due:
+                return
+            self._due[key] = due
+            heapq.heappush(self._wakeups, (due, key))
             self._wake.notify()
 
     def run_wakeups(self) -> None:
-        """Loop that fires scheduled reconciles; run it in a daemon thread."""
+        """Loop that fires scheduled reconciles on a small pool; run it in a daemon thread."""
         while True:
             with self._wake:
                 while not self._stopped and (not self._wakeups or self._wakeups[0][0] > time.monotonic()):
@@ -128,13 +144,17 @@ class Reconciler:
                     self._wake.wait(timeout)
                 if self._stopped:
                     return
-                _, key = heapq.heappop(self._wakeups)
-            threading.Thread(target=self._safe_request, args=key, daemon=True).start()
+                due, key = heapq.heappop(self._wakeups)
+                if self._due.get(key) != due:
+                    continue  # superseded by an earlier wake-up, or the agent is gone
+                del self._due[key]
+            self._workers.submit(self._safe_request, *key)
 
     def stop(self) -> None:
         with self._wake:
             self._stopped = True
             self._wake.notify_all()
+        self._workers.shutdown(wait=False, cancel_futures=True)
 
     def _safe_request(self, namespace: str, name: str) -> None:
         try:

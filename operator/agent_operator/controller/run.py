@@ -47,6 +47,10 @@ def run_operator(
         log_format=kopf.LogFormat.JSON if log_format == "json" else kopf.LogFormat.PLAIN,
         log_refkey="object",
     )
+    if not verbose:
+        # kopf reports every handled watch event at info level; the operator's own log says
+        # what was decided.
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     logging.getLogger("kubernetes").setLevel(logging.WARNING)
     logging.getLogger("urllib3").setLevel(logging.WARNING)
     if metrics_port:
