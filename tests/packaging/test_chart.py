@@ -456,7 +456,7 @@ def _expected_cluster_wide_grants() -> Grants:
     grant(CONTROLLER_REVISION.group, CONTROLLER_REVISION.plural, "list", "create", "patch", "delete")
     grant(JOB.group, JOB.plural, "list", "create")  # evaluation Jobs: created, never updated or pruned
     grant(POD.group, POD.plural, "list")
-    grant(SECRET.group, SECRET.plural, "list")  # metadata-only list
+    grant(SECRET.group, SECRET.plural, "get")  # metadata-only get of each referenced Secret
     grant(EVENT.group, EVENT.plural, "create")
     grant(NAMESPACE.group, NAMESPACE.plural, "get")
     grant(AGENT_DEPLOYMENT.group, AGENT_DEPLOYMENT.plural, "get")

@@ -688,6 +688,8 @@ class AgentDeploymentStatus(ApiModel):
     """Readiness report summary."""
     missing_secrets: list[str] | None = None
     """Secrets the desired revision references that do not exist."""
+    command_problems: list[str] | None = None
+    """Command annotations the operator could not act on, and why."""
     rollout: RolloutStatus | None = None
     """Rollout progress."""
 

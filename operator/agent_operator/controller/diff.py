@@ -49,7 +49,11 @@ def is_subset(desired: Any, observed: Any) -> bool:
     if isinstance(desired, Mapping):
         if not isinstance(observed, Mapping):
             return False
-        return all(k in observed and is_subset(v, observed[k]) for k, v in desired.items() if v is not None)
+        return all(
+            is_subset(v, observed[k]) if k in observed else _omitted_by_server(v)
+            for k, v in desired.items()
+            if v is not None
+        )
     if isinstance(desired, Sequence) and not isinstance(desired, str):
         if not isinstance(observed, Sequence) or isinstance(observed, str) or len(observed) != len(desired):
             return False
@@ -57,6 +61,12 @@ def is_subset(desired: Any, observed: Any) -> bool:
     if desired == observed:
         return True
     return _same_quantity(desired, observed)
+
+
+def _omitted_by_server(value: Any) -> bool:
+    """The apiserver drops empty strings, lists and maps of omitempty fields (an env var with
+    value ""), so their absence is no drift."""
+    return value in ("", [], {})
 
 
 def _same_quantity(a: Any, b: Any) -> bool:

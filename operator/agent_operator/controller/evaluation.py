@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any, Final
 
 from ..api.agent import AgentDeployment
@@ -17,6 +18,7 @@ from ..render import (
     revision_labels,
 )
 from ..rollout.types import EvaluationObservation
+from .timefmt import format_time
 
 EVALUATION_STEP_LABEL: Final = "agentoperator.dev/evaluation-step"
 ROLE_LABEL: Final = "agentoperator.dev/role"
@@ -26,9 +28,10 @@ FINISHED_JOB_TTL_SECONDS: Final = 7 * 24 * 3600
 removes them; the result itself is kept in status and history."""
 
 
-def job_name(agent_name: str, revision: str, step: int) -> str:
-    """At most 40 + 6 + 10 = 56 characters, under the 63 a Job's pod label allows."""
-    digest = hashlib.sha256(f"{revision}/{step}".encode()).hexdigest()[:10]
+def job_name(agent_name: str, revision: str, step: int, started: datetime) -> str:
+    """One name per attempt, so a retried gate never reads an earlier attempt's Job (finished
+    Jobs stay a week). At most 40 + 6 + 10 = 56 characters, under the 63 a pod label allows."""
+    digest = hashlib.sha256(f"{revision}/{step}/{format_time(started)}".encode()).hexdigest()[:10]
     return f"{agent_name[:40]}-eval-{digest}"
 
 
@@ -39,8 +42,9 @@ def _service_url(agent: AgentDeployment, service: str) -> str:
     return f"http://{service}.{namespace}.svc{port}"
 
 
-def evaluation_job(agent: AgentDeployment, revision: str, step: int) -> dict[str, Any]:
-    """The Job that evaluates ``revision`` at canary step ``step``. Requires spec.evaluation."""
+def evaluation_job(agent: AgentDeployment, revision: str, step: int, started: datetime) -> dict[str, Any]:
+    """The Job that evaluates ``revision`` at canary step ``step`` for the attempt that began at
+    ``started``. Requires spec.evaluation."""
     suite = agent.spec.evaluation
     if suite is None:
         raise ValueError("spec.evaluation is required for an evaluate step")
@@ -76,7 +80,7 @@ def evaluation_job(agent: AgentDeployment, revision: str, step: int) -> dict[str
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": object_meta(agent, job_name(name, revision, step), labels),
+        "metadata": object_meta(agent, job_name(name, revision, step, started), labels),
         "spec": {
             "backoffLimit": suite.backoff_limit,
             "activeDeadlineSeconds": suite.timeout_seconds,

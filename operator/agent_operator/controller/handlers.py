@@ -24,6 +24,17 @@ _log = logging.getLogger(__name__)
 PREFIX = "agentoperator.dev"
 AGENT_LABEL = "agentoperator.dev/agent"
 MANAGED = {"app.kubernetes.io/managed-by": "agent-operator"}
+MANAGED_SELECTOR = "app.kubernetes.io/managed-by=agent-operator"
+CHILD_RESOURCES = (
+    ("apps", "v1", "deployments"),
+    ("apps", "v1", "replicasets"),
+    ("", "v1", "services"),
+    ("", "v1", "configmaps"),
+    ("", "v1", "serviceaccounts"),
+    ("networking.k8s.io", "v1", "networkpolicies"),
+    ("policy", "v1", "poddisruptionbudgets"),
+    ("batch", "v1", "jobs"),
+)
 
 
 def configure_settings(settings: kopf.OperatorSettings, *, peering: str | None, priority: int) -> None:
@@ -41,7 +52,11 @@ def configure_settings(settings: kopf.OperatorSettings, *, peering: str | None, 
     settings.posting.level = logging.WARNING
     settings.posting.reporting_component = "agent-operator"
     settings.execution.max_workers = 32
-    settings.batching.worker_limit = 64
+    settings.queueing.worker_limit = 64
+    # Filter children on the server: without it every Deployment, Service and ConfigMap in the
+    # cluster would stream through the operator only to be dropped by the label filter.
+    for group, version, plural in CHILD_RESOURCES:
+        settings.watching.label_selectors[(group, version, plural)] = MANAGED_SELECTOR
     if peering:
         settings.peering.name = peering
         settings.peering.priority = priority
@@ -105,21 +120,16 @@ def _owner_changed(labels: Mapping[str, str], namespace: str | None, memo: Any) 
         _memo_reconciler(memo).request(namespace, owner)
 
 
-# A child changed (its status, a human edit, a deletion): reconcile its agent.
-for _group, _version, _plural in (
-    ("apps", "v1", "deployments"),
-    ("apps", "v1", "replicasets"),
-    ("", "v1", "services"),
-    ("", "v1", "configmaps"),
-    ("", "v1", "serviceaccounts"),
-    ("networking.k8s.io", "v1", "networkpolicies"),
-    ("policy", "v1", "poddisruptionbudgets"),
-    ("batch", "v1", "jobs"),
-):
+# A child changed (its status, a human edit, a deletion): reconcile its agent. The initial listing
+# at start-up is skipped: the agents' own listing already reconciles every agent once.
+for _group, _version, _plural in CHILD_RESOURCES:
 
     @kopf.on.event(_group, _version, _plural, labels=MANAGED, id=f"child-{_plural}")
-    def child_changed(labels: Mapping[str, str], namespace: str | None, memo: Any, **_: Any) -> None:
-        _owner_changed(labels, namespace, memo)
+    def child_changed(
+        type: str | None, labels: Mapping[str, str], namespace: str | None, memo: Any, **_: Any
+    ) -> None:
+        if type is not None:
+            _owner_changed(labels, namespace, memo)
 
 
 @kopf.on.event(GROUP, VERSION, "readinesspolicies")

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..api import ReadinessPolicy
+from ..api import AgentDeploymentSpec, ReadinessPolicy
 from ..kube import AGENT_DEPLOYMENT, CHILD_KINDS, READINESS_POLICY, KubeApi
 from ..kube.kinds import (
     CILIUM_NETWORK_POLICY,
@@ -26,6 +26,7 @@ from ..kube.kinds import (
 from ..policy import PolicyError, load_policy
 from ..render import ClusterCapabilities
 from .plan import Observation
+from .secrets import required_secrets
 
 _log = logging.getLogger(__name__)
 
@@ -67,6 +68,14 @@ def _optional(kind: Kind, caps: ClusterCapabilities) -> bool:
 
 def _owned_by(obj: dict[str, Any], uid: str) -> bool:
     return any(ref.get("uid") == uid for ref in (obj.get("metadata") or {}).get("ownerReferences") or [])
+
+
+def _needed_secrets(agent: dict[str, Any]) -> frozenset[str]:
+    """Secrets the spec references; an unparsable spec needs none (the planner stalls it)."""
+    try:
+        return required_secrets(AgentDeploymentSpec.model_validate(agent.get("spec")))
+    except ValidationError:
+        return frozenset()
 
 
 def valid_policies(kube: KubeApi) -> tuple[ReadinessPolicy, ...]:
@@ -113,7 +122,7 @@ def observe(
         if _owned_by(o, uid)
     ]
     pods = kube.list_objects(POD, namespace, selector)
-    secrets = frozenset(m["metadata"]["name"] for m in kube.list_metadata(SECRET, namespace))
+    secrets = frozenset(n for n in _needed_secrets(agent) if kube.exists(SECRET, n, namespace))
     return Observation(
         agent=agent,
         children=tuple(children),

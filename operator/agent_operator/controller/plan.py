@@ -195,7 +195,9 @@ def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
     commands, command_problems = parse_commands(meta.get("annotations"))
     evaluation = None
     if state.evaluation is not None:
-        name = job_name(agent.metadata.name, state.evaluation.revision, state.evaluation.step)
+        name = job_name(
+            agent.metadata.name, state.evaluation.revision, state.evaluation.step, state.evaluation.started_at
+        )
         job = next((j for j in obs.jobs if j["metadata"]["name"] == name), None)
         job_pods = [
             p
@@ -276,15 +278,18 @@ def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
     to_create: list[dict[str, Any]] = []
     if rollout.run_evaluation and rollout.state.evaluation is not None and spec.evaluation is not None:
         ev = rollout.state.evaluation
-        name = job_name(agent.metadata.name, ev.revision, ev.step)
+        name = job_name(agent.metadata.name, ev.revision, ev.step, ev.started_at)
         if not any(j["metadata"]["name"] == name for j in obs.jobs):
-            to_create.append(evaluation_job(agent, ev.revision, ev.step))
+            to_create.append(evaluation_job(agent, ev.revision, ev.step, ev.started_at))
 
     # 6. Status and events.
     status = _status(agent, previous, report, desired, missing, rollout, revisions, obs.now)
+    if command_problems:
+        status["commandProblems"] = command_problems
     events = list(rollout.events)
     events.extend(_policy_events(previous, report, missing, desired, stable))
-    events.extend(Event("Warning", "InvalidCommand", p) for p in command_problems)
+    if command_problems != previous.get("commandProblems", []):
+        events.extend(Event("Warning", "InvalidCommand", p) for p in command_problems)
     if to_apply or to_delete:
         events.append(_change_event(to_apply, to_delete, live, previous, status))
     requeue = rollout.requeue_after

@@ -31,11 +31,12 @@ from .._metrics import (
 )
 from ..kube import AGENT_DEPLOYMENT, KubeApi, KubeError
 from .observe import CapabilityCache, observe
-from .plan import ReconcilePlan, plan_reconcile, stalled_plan
+from .plan import Observation, ReconcilePlan, plan_reconcile, stalled_plan
 from .timefmt import format_time
 
 _log = logging.getLogger(__name__)
 Key = tuple[str, str]
+MAX_ERROR_BACKOFF = 300.0
 _REJECTED = frozenset({400, 403, 404, 409, 422})
 """API answers that mean the request itself is wrong, as opposed to the server being busy."""
 _QUOTED_VALUE = re.compile(r'(Invalid value|Unsupported value|Duplicate value): ("(?:[^"\\]|\\.)*"|[^:,\s]+)')
@@ -79,6 +80,7 @@ class Reconciler:
         self._wake = threading.Condition(self._guard)
         self._stopped = False
         self._known: set[Key] = set()
+        self._failures: dict[Key, int] = {}
         self._workers = ThreadPoolExecutor(max_workers=wakeup_workers, thread_name_prefix="wakeup")
 
     # -- scheduling ------------------------------------------------------------------------------
@@ -166,6 +168,8 @@ class Reconciler:
 
     def _reconcile_once(self, namespace: str, name: str) -> Outcome:
         started = time.monotonic()
+        key = (namespace, name)
+        obs: Observation | None = None
         try:
             obs = observe(self._kube, namespace, name, self._caps.get(), self._clock())
             if obs is None:
@@ -195,17 +199,35 @@ class Reconciler:
                     "error": _redact(exc.message),
                 },
             )
-            return Outcome(0, self._error_backoff)
+            return Outcome(0, self._backoff(key))
         except Exception as exc:
-            # One agent's unexpected failure must not affect others: record it and retry later.
+            # One agent's unexpected failure must not affect others: say so in its status (the
+            # exception text stays in the log: it could quote the spec) and retry with backoff.
             RECONCILES.labels(namespace, name, "error").inc()
             RECONCILE_ERRORS.labels(namespace, name, type(exc).__name__).inc()
             _log.exception("unexpected error reconciling %s/%s", namespace, name)
-            return Outcome(0, self._error_backoff)
+            if obs is not None:
+                self._report_internal_error(obs, exc)
+            return Outcome(0, self._backoff(key))
         finally:
             RECONCILE_SECONDS.observe(time.monotonic() - started)
         RECONCILES.labels(namespace, name, "ok").inc()
+        with self._guard:
+            self._failures.pop(key, None)
         return Outcome(plan.writes, plan.requeue_after)
+
+    def _backoff(self, key: Key) -> float:
+        """Exponential per agent, capped: a persistently failing agent is retried, not hammered."""
+        with self._guard:
+            failures = self._failures[key] = self._failures.get(key, 0) + 1
+        return float(min(self._error_backoff * 2 ** (failures - 1), MAX_ERROR_BACKOFF))
+
+    def _report_internal_error(self, obs: Observation, exc: Exception) -> None:
+        message = f"{type(exc).__name__} in the operator while reconciling; details in the operator log"
+        try:
+            self._execute(obs.agent, stalled_plan(obs, "InternalError", message))
+        except Exception:
+            _log.exception("could not report the error in status")
 
     def _execute(self, body: Mapping[str, Any], plan: ReconcilePlan) -> None:
         meta = body.get("metadata", {})

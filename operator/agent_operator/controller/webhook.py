@@ -35,6 +35,7 @@ _log = logging.getLogger(__name__)
 VALIDATE_ID = "validate-agents"
 MUTATE_ID = "mutate-agents"
 CA_BUNDLE_RECHECK_SECONDS = 300.0
+CA_BUNDLE_FIRST_RETRY_SECONDS = 15.0
 
 
 class KubeClusterView:
@@ -113,7 +114,9 @@ def register_admission(registry: kopf.OperatorRegistry, cluster: ClusterView) ->
 def _keep_ca_bundle(kube: KubeApi, configuration: str, ca_pem: bytes, stop: threading.Event) -> None:
     """Re-publish the generated CA now and then: a reinstall or a `kubectl apply` of the
     configurations resets their caBundle, and the apiserver would then reject our certificate."""
-    while not stop.wait(CA_BUNDLE_RECHECK_SECONDS):
+    delay = CA_BUNDLE_FIRST_RETRY_SECONDS
+    while not stop.wait(delay):
+        delay = CA_BUNDLE_RECHECK_SECONDS
         try:
             ensure_ca_bundle(kube, configuration, ca_pem)
         except KubeError as exc:
@@ -137,7 +140,12 @@ def enable_webhook(
     files = serving_files(cert_dir, service, now=datetime.now(UTC))
     stop = threading.Event()
     if files.generated_ca is not None:
-        ensure_ca_bundle(kube, configuration, files.generated_ca)
+        try:
+            ensure_ca_bundle(kube, configuration, files.generated_ca)
+        except KubeError as exc:
+            # Reconciling agents matters more than admission (failurePolicy Ignore by default):
+            # start anyway, and let the upkeep thread publish the CA once the API lets it.
+            _log.warning("cannot publish the webhook caBundle yet: %s", exc)
         threading.Thread(
             target=_keep_ca_bundle,
             args=(kube, configuration, files.generated_ca, stop),

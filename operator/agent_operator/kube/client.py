@@ -29,7 +29,7 @@ FIELD_MANAGER = "agent-operator"
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-_METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+_METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 _RETRYABLE = {409, 429, 500, 502, 503, 504}
 
 
@@ -121,12 +121,16 @@ class KubeApi:
             item.setdefault("kind", kind.kind)
         return items
 
-    def list_metadata(self, kind: Kind, namespace: str | None = None) -> list[dict[str, Any]]:
-        """Only the metadata of each object. Used for Secrets: the operator needs to know a
-        Secret exists and never needs, or fetches, its values."""
-        body = self._call("GET", kind, kind.collection_path(namespace), headers={"Accept": _METADATA_LIST})
-        items: list[dict[str, Any]] = body.get("items") or []
-        return items
+    def exists(self, kind: Kind, name: str, namespace: str | None = None) -> bool:
+        """Whether the object exists, reading only its metadata. Used for Secrets: the operator
+        needs to know a Secret is there and never needs, or fetches, its values."""
+        try:
+            self._call("GET", kind, kind.object_path(name, namespace), headers={"Accept": _METADATA})
+        except KubeError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     def group_version_available(self, api_version: str) -> bool:
         """Whether the cluster serves an API group version (e.g. a CRD's)."""
