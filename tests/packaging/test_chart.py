@@ -514,7 +514,11 @@ def test_namespaced_mode_splits_rbac_by_scope() -> None:
 
 def test_ha_grants_kopf_peering_and_cert_manager_mode_drops_the_ca_bundle_patch() -> None:
     grants = _grants(_one(render(HA_CERT_MANAGER, show_only=["templates/rbac.yaml"]), "ClusterRole")["rules"])
-    assert grants[("kopf.dev", "clusterkopfpeerings", ())] == {"list", "watch"}
+    assert grants[("kopf.dev", "clusterkopfpeerings", ())] == {
+        "get",
+        "list",
+        "watch",
+    }  # get: the wake-up gate (controller/peering.py)
     assert grants[("kopf.dev", "clusterkopfpeerings", ("agent-operator",))] == {"patch"}
     assert not [k for k in grants if k[0] == "admissionregistration.k8s.io"]
     namespaced = render({**NAMESPACED, **HA_CERT_MANAGER}, show_only=["templates/rbac.yaml"])

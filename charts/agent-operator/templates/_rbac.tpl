@@ -65,5 +65,5 @@
 {{- define "agent-operator.peeringRules" -}}
 - apiGroups: ["kopf.dev"]
   resources: [{{ . | quote }}]
-  verbs: ["list", "watch"]
+  verbs: ["get", "list", "watch"]
 {{- end }}

@@ -66,6 +66,7 @@ class Reconciler:
         error_backoff: float = 10.0,
         resync_seconds: float = 60.0,
         wakeup_workers: int = 8,
+        active: Callable[[str], bool] | None = None,
     ) -> None:
         self._kube = kube
         self._caps = capabilities or CapabilityCache(kube)
@@ -75,6 +76,8 @@ class Reconciler:
         self._running: set[Key] = set()
         self._dirty: set[Key] = set()
         self._resync = resync_seconds
+        self._active = active
+        """With HA peering: whether this replica is the active one for a namespace."""
         self._wakeups: list[tuple[float, Key]] = []
         self._due: dict[Key, float] = {}
         self._wake = threading.Condition(self._guard)
@@ -160,6 +163,10 @@ class Reconciler:
 
     def _safe_request(self, namespace: str, name: str) -> None:
         try:
+            if self._active is not None and not self._active(namespace):
+                # A paused HA replica: kopf stopped its watches, and its own wake-ups wait too.
+                self.schedule(namespace, name, self._resync)
+                return
             self.request(namespace, name)
         except Exception:
             _log.exception("scheduled reconcile of %s/%s failed", namespace, name)

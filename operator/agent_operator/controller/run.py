@@ -13,6 +13,7 @@ from prometheus_client import start_http_server
 
 from ..kube import KubeApi
 from . import handlers
+from .peering import PeeringGate
 from .reconciler import Reconciler
 
 
@@ -70,6 +71,7 @@ def run_operator(
             service=webhook.service,
             configuration=webhook.configuration,
         )
+    gate = PeeringGate(kube, peering, priority, clusterwide=all_namespaces) if peering else None
     kopf.run(
         settings=settings,
         clusterwide=all_namespaces,
@@ -78,5 +80,5 @@ def run_operator(
         priority=priority,
         peering_name=peering,
         liveness_endpoint=f"http://0.0.0.0:{health_port}/healthz" if health_port else None,
-        memo=kopf.Memo(reconciler=Reconciler(kube)),
+        memo=kopf.Memo(reconciler=Reconciler(kube, active=gate.active if gate else None)),
     )
