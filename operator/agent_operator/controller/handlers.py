@@ -25,6 +25,7 @@ PREFIX = "agentoperator.dev"
 AGENT_LABEL = "agentoperator.dev/agent"
 MANAGED = {"app.kubernetes.io/managed-by": "agent-operator"}
 MANAGED_SELECTOR = "app.kubernetes.io/managed-by=agent-operator"
+CHILD_EVENT_DELAY_SECONDS = 0.2
 CHILD_RESOURCES = (
     ("apps", "v1", "deployments"),
     ("apps", "v1", "replicasets"),
@@ -117,7 +118,9 @@ def agent_changed(type: str, name: str, namespace: str | None, memo: Any, **_: A
 def _owner_changed(labels: Mapping[str, str], namespace: str | None, memo: Any) -> None:
     owner = labels.get(AGENT_LABEL)
     if owner and namespace:
-        _memo_reconciler(memo).request(namespace, owner)
+        # A rollout step changes several children at once (Deployments, ReplicaSets, Jobs): a
+        # short delay lets their events collapse into one reconcile.
+        _memo_reconciler(memo).schedule(namespace, owner, CHILD_EVENT_DELAY_SECONDS)
 
 
 # A child changed (its status, a human edit, a deletion): reconcile its agent. The initial listing

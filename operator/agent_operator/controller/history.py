@@ -92,14 +92,7 @@ def new_revision(agent: AgentDeployment, revision: str, number: int) -> dict[str
     }
 
 
-def with_outcome(
-    entry: Revision,
-    update: HistoryUpdate,
-    now: datetime,
-    *,
-    approved_by: str = "",
-    score: float | None = None,
-) -> dict[str, Any]:
+def with_outcome(entry: Revision, update: HistoryUpdate, now: datetime) -> dict[str, Any]:
     """An existing ControllerRevision with its outcome annotations set (data untouched)."""
     body = {k: v for k, v in entry.body.items() if k in ("apiVersion", "kind", "revision", "data")}
     body.setdefault("apiVersion", "apps/v1")

@@ -316,12 +316,18 @@ def _history_writes(
     agent: AgentDeployment, history: Mapping[str, Revision], rollout: RolloutPlan, now: datetime
 ) -> list[dict[str, Any]]:
     writes: list[dict[str, Any]] = []
+    entries = dict(history)
     rec = rollout.record_revision
     if rec is not None and rec not in history:
+        # A revision recorded and given its outcome in the same plan (the first deploy is
+        # Promoted at once): the outcome goes into the record it is created with.
         number = max((h.number for h in history.values()), default=0) + 1
-        writes.append(with_applied_hash(new_revision(agent, rec, number)))
+        body = new_revision(agent, rec, number)
+        entries[rec] = Revision(rec, number, agent.spec, {}, "", body)
+        if not any(u.revision == rec for u in rollout.history):
+            writes.append(with_applied_hash(body))
     for update in rollout.history:
-        entry = history.get(update.revision)
+        entry = entries.get(update.revision)
         if entry is None or entry.annotations.get(OUTCOME) == update.outcome:
             continue
         writes.append(with_applied_hash(with_outcome(entry, update, now)))

@@ -26,6 +26,7 @@ from .._metrics import API_REQUESTS
 from .kinds import EVENT, SELF_SUBJECT_REVIEW, Kind, kind_of
 
 FIELD_MANAGER = "agent-operator"
+CONNECTION_POOL_SIZE = 48
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
@@ -67,7 +68,11 @@ def load_api_client(kubeconfig: str | None = None, context: str | None = None) -
             config.load_incluster_config()  # type: ignore[no-untyped-call]
         except config.ConfigException:
             config.load_kube_config()  # type: ignore[no-untyped-call]
-    return client.ApiClient()
+    cfg = client.Configuration.get_default_copy()
+    # One connection per worker thread that may call the API at once (kopf's sync handlers plus
+    # the wake-up pool); the default of 10 makes urllib3 drop and reopen connections under load.
+    cfg.connection_pool_maxsize = CONNECTION_POOL_SIZE
+    return client.ApiClient(cfg)
 
 
 class KubeApi:

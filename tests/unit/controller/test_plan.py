@@ -1,0 +1,76 @@
+"""The reconcile planner on observations built by hand (what the controller reads from the API)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from agent_operator.controller.history import OUTCOME, SERVED_AS_STABLE, parse_history
+from agent_operator.controller.plan import Observation, plan_reconcile
+
+NOW = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
+
+
+def agent_body(**spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "agentoperator.dev/v1alpha1",
+        "kind": "AgentDeployment",
+        "metadata": {"name": "bot", "namespace": "agents", "uid": "u-1", "generation": 1},
+        "spec": {
+            "environment": "development",
+            "replicas": 2,
+            "container": {
+                "image": "registry.example.com/bot@sha256:" + "a" * 64,
+                "ports": [{"name": "http", "containerPort": 8080}],
+            },
+            **spec,
+        },
+    }
+
+
+def test_first_deploy_records_its_revision_as_promoted_stable() -> None:
+    plan = plan_reconcile(Observation(agent=agent_body(), now=NOW))
+    revisions = [o for o in plan.apply if o["kind"] == "ControllerRevision"]
+    assert len(revisions) == 1, "one record, created with its outcome"
+    annotations = revisions[0]["metadata"]["annotations"]
+    assert annotations[OUTCOME] == "Promoted"
+    assert annotations[SERVED_AS_STABLE] == "true"
+    assert revisions[0]["revision"] == 1
+    # The record round-trips into the history the next reconcile reads.
+    history = parse_history([{**revisions[0], "metadata": {**revisions[0]["metadata"]}}])
+    (entry,) = history.values()
+    assert entry.spec is not None
+    assert entry.spec.replicas == 2
+
+
+def test_invalid_spec_touches_nothing_and_stalls() -> None:
+    body = agent_body(replicas=-1)
+    plan = plan_reconcile(Observation(agent=body, now=NOW))
+    assert plan.apply == ()
+    assert plan.delete == ()
+    assert plan.status is not None
+    stalled = next(c for c in plan.status["conditions"] if c["type"] == "Stalled")
+    assert (stalled["status"], stalled["reason"]) == ("True", "InvalidSpec")
+    assert "spec.replicas" in stalled["message"]
+
+
+def test_missing_secret_holds_the_rollout_and_asks_to_look_again() -> None:
+    plan = plan_reconcile(Observation(agent=agent_body(secrets=[{"name": "model-key"}]), now=NOW))
+    assert not [o for o in plan.apply if o["kind"] == "Deployment"]
+    assert plan.status is not None
+    assert plan.status["missingSecrets"] == ["model-key"]
+    assert plan.requeue_after is not None
+
+
+def test_replanning_an_applied_state_writes_nothing() -> None:
+    """Feed the first plan's objects and status back as the observation: nothing left to do."""
+    first = plan_reconcile(Observation(agent=agent_body(), now=NOW))
+    assert first.status is not None
+    body = {**agent_body(), "status": first.status}
+    live = tuple(o for o in first.apply if o["kind"] != "ControllerRevision")
+    history = tuple(o for o in first.apply if o["kind"] == "ControllerRevision")
+    second = plan_reconcile(Observation(agent=body, children=live, history=history, now=NOW))
+    assert second.apply == ()
+    assert second.delete == ()
+    assert second.events == ()
+    assert second.status is None
