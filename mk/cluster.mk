@@ -33,5 +33,6 @@ else
 cluster-test-prereqs: cluster-up
 endif
 
-demo: $(STAMP) ## Fresh clone to a running demo: tools, cluster, CRDs, narrated (no prompts)
+# Narrated, no prompts, also under CI=true without a TTY; a few minutes once the tools are cached.
+demo: $(STAMP) ## Fresh clone to an agent in production: operator, canary, auto and manual rollback, kill switch
 	@hack/demo.sh
