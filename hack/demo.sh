@@ -54,7 +54,7 @@ on_exit() {
   exit "$rc"
 }
 trap on_exit EXIT
-trap 'exit 130' INT
+trap 'printf "\n    (interrupted)\n"; exit 130' INT
 trap 'exit 143' TERM
 
 # fail MESSAGE: stop the demo with the last status and the operator's last words.
@@ -150,7 +150,8 @@ narrate "In the background, JSON logs to ${OPERATOR_LOG#"$ROOT"/}; stopped when 
 cmd=(agentctl run --kubeconfig .local/kubeconfig --metrics-port "$metrics_port" --health-port "$health_port" --log-format json)
 printf '    $ %s > %s 2>&1 &\n' "${cmd[*]}" "${OPERATOR_LOG#"$ROOT"/}"
 mkdir -p "$LOCAL"
-"$VENV_BIN/${cmd[0]}" "${cmd[@]:1}" >"$OPERATOR_LOG" 2>&1 &
+# Its own session, so a Ctrl-C reaches only the demo, whose exit trap then stops it cleanly.
+setsid "$VENV_BIN/${cmd[0]}" "${cmd[@]:1}" >"$OPERATOR_LOG" 2>&1 &
 operator_pid=$!
 wait_until "$WAIT_SHORT" "the operator's liveness endpoint" curl -fsS "http://127.0.0.1:$health_port/healthz"
 run curl -sS "http://127.0.0.1:$health_port/healthz"
