@@ -106,15 +106,6 @@ export KUBECONFIG="$CLUSTER_KUBECONFIG"  # agentctl reads it too
 narrate "Below, kubectl is .local/bin/kubectl --kubeconfig .local/kubeconfig and agentctl is"
 narrate ".venv/bin/agentctl with KUBECONFIG=.local/kubeconfig."
 run kubectl get nodes -L topology.kubernetes.io/zone
-# production.yaml requests ephemeral-storage (a required readiness check); KWOK's fake nodes
-# declare no local disk, so without this its pods would stay Pending (Insufficient ephemeral-storage).
-for node in $(kubectl get nodes -o name); do
-  if [[ -z "$(kubectl get "$node" -o jsonpath='{.status.allocatable.ephemeral-storage}')" ]]; then
-    narrate "$node declares no ephemeral-storage, which production.yaml requests: giving it 1Ti."
-    kubectl patch "$node" --subresource=status --type merge \
-      -p '{"status":{"capacity":{"ephemeral-storage":"1Ti"},"allocatable":{"ephemeral-storage":"1Ti"}}}' | indent
-  fi
-done
 run kubectl apply --server-side --field-manager=agent-operator-demo -f crds/
 run kubectl wait --for=condition=Established --timeout=60s crd/agentdeployments.agentoperator.dev crd/readinesspolicies.agentoperator.dev
 

@@ -11,7 +11,9 @@ from typing import Any, Final
 
 from ..api.agent import AgentDeployment
 from ..render import (
+    EVALUATION_ROLE,
     REVISION_LABEL,
+    ROLE_LABEL,
     hardened_container_security_context,
     hardened_pod_security_context,
     object_meta,
@@ -21,8 +23,6 @@ from ..rollout.types import EvaluationObservation
 from .timefmt import format_time
 
 EVALUATION_STEP_LABEL: Final = "agentoperator.dev/evaluation-step"
-ROLE_LABEL: Final = "agentoperator.dev/role"
-EVALUATION_ROLE: Final = "evaluation"
 FINISHED_JOB_TTL_SECONDS: Final = 7 * 24 * 3600
 """Finished evaluation Jobs (and their logs) stay a week for debugging, then the TTL controller
 removes them; the result itself is kept in status and history."""

@@ -25,7 +25,14 @@ from ..api import AgentDeployment, ReadinessPolicy, format_validation_error
 from ..api.agent import AgentDeploymentSpec, Rollout
 from ..kube.kinds import CONTROLLER_REVISION, Kind, kind_of
 from ..policy import ReadinessReport, evaluate, select_policy
-from ..render import REVISION_LABEL, ClusterCapabilities, render_revision, render_shared, revision_hash
+from ..render import (
+    APPLY_ORDER,
+    REVISION_LABEL,
+    ClusterCapabilities,
+    render_revision,
+    render_shared,
+    revision_hash,
+)
 from ..rollout import plan_rollout
 from ..rollout.types import Event, RevisionObservation, RolloutInput, RolloutPlan
 from .commands import parse_commands
@@ -253,7 +260,11 @@ def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
 
     # 5. Differences.
     live = {_key(o): o for o in obs.children}
-    to_apply = [obj for key, obj in unique.items() if needs_apply(obj, live.get(key))]
+    # History first (a revision's snapshot exists before anything runs it), then children in the
+    # renderer's dependency order (ServiceAccount and NetworkPolicy before the pods that need them).
+    changed = [obj for key, obj in unique.items() if needs_apply(obj, live.get(key))]
+    to_apply = _history_writes(agent, history, rollout, obs.now)
+    to_apply.extend(sorted(changed, key=lambda o: APPLY_ORDER.index(o["kind"])))
     to_delete = [
         _ref(o)
         for key, o in live.items()
@@ -261,7 +272,6 @@ def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
         and _label(o, REVISION_LABEL) not in untouchable
         and not (o.get("metadata") or {}).get("deletionTimestamp")
     ]
-    to_apply.extend(_history_writes(agent, history, rollout, obs.now))
     to_delete.extend(
         ObjectRef(
             CONTROLLER_REVISION,

@@ -7,9 +7,18 @@ look and behave like the rendered ones.
 """
 
 from ._capabilities import ClusterCapabilities
-from ._meta import AGENT_CONTAINER, AGENT_LABEL, REVISION_LABEL, agent_labels, object_meta, revision_labels
+from ._meta import (
+    AGENT_CONTAINER,
+    AGENT_LABEL,
+    EVALUATION_ROLE,
+    REVISION_LABEL,
+    ROLE_LABEL,
+    agent_labels,
+    object_meta,
+    revision_labels,
+)
 from ._pod import hardened_container_security_context, hardened_pod_security_context
-from ._render import render
+from ._render import APPLY_ORDER, render
 from ._revision import render_revision
 from ._revision_hash import revision_hash
 from ._shared import render_shared
@@ -18,7 +27,10 @@ from ._yaml import to_yaml
 __all__ = [
     "AGENT_CONTAINER",
     "AGENT_LABEL",
+    "APPLY_ORDER",
+    "EVALUATION_ROLE",
     "REVISION_LABEL",
+    "ROLE_LABEL",
     "ClusterCapabilities",
     "agent_labels",
     "hardened_container_security_context",

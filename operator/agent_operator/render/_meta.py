@@ -11,6 +11,9 @@ AGENT_CONTAINER: Final = "agent"
 
 AGENT_LABEL: Final = "agentoperator.dev/agent"
 REVISION_LABEL: Final = "agentoperator.dev/revision"
+ROLE_LABEL: Final = "agentoperator.dev/role"
+"""Marks pods that carry the agent's labels but are not the agent (its evaluation Jobs)."""
+EVALUATION_ROLE: Final = "evaluation"
 SERVICE_ROLE_LABEL: Final = "agentoperator.dev/service"
 """Tells the Services of one agent apart (all, stable, canary, revision) so that a ServiceMonitor
 can pick exactly one Service per pod and no pod is scraped twice."""
@@ -36,6 +39,11 @@ def revision_labels(agent: AgentDeployment, revision: str) -> dict[str, str]:
 def agent_selector(agent: AgentDeployment) -> dict[str, str]:
     """Matches every pod of the agent, whatever its revision."""
     return {AGENT_LABEL: agent.metadata.name}
+
+
+def evaluation_selector(agent: AgentDeployment) -> dict[str, str]:
+    """Matches the agent's evaluation Job pods."""
+    return {AGENT_LABEL: agent.metadata.name, ROLE_LABEL: EVALUATION_ROLE}
 
 
 def revision_selector(agent: AgentDeployment, revision: str) -> dict[str, str]:

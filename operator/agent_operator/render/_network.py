@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ..api import AgentDeployment
-from ._meta import AGENT_LABEL, agent_labels, agent_selector, object_meta
+from ._meta import AGENT_LABEL, agent_labels, agent_selector, evaluation_selector, object_meta
 
 DNS_PORT: Final = 53
 DEFAULT_EGRESS_PORTS: Final = ({"port": 443, "protocol": "TCP"},)
@@ -43,15 +43,15 @@ def network_policy(agent: AgentDeployment) -> dict[str, Any]:
         "podSelector": {"matchLabels": agent_selector(agent)},
         "policyTypes": ["Ingress", "Egress"],
     }
-    if ingress_from and container_ports:
-        spec["ingress"] = [
-            {
-                "from": [dict(peer) for peer in ingress_from],
-                "ports": [
-                    {"port": p.container_port, "protocol": p.protocol or "TCP"} for p in container_ports
-                ],
-            }
-        ]
+    ports = [{"port": p.container_port, "protocol": p.protocol or "TCP"} for p in container_ports]
+    peers = [dict(peer) for peer in ingress_from or []]
+    if agent.spec.evaluation is not None:
+        # The evaluation Job calls the canary and the stable revision; its pods fall under this
+        # policy too (they carry the agent's label), so both directions are opened, to the
+        # agent's own ports only.
+        peers.append({"podSelector": {"matchLabels": evaluation_selector(agent)}})
+    if peers and ports:
+        spec["ingress"] = [{"from": peers, "ports": ports}]
     rules: list[dict[str, Any]] = [
         {
             "to": [_kube_dns_peer()],
@@ -66,6 +66,13 @@ def network_policy(agent: AgentDeployment) -> dict[str, Any]:
             {
                 "to": [{"ipBlock": {"cidr": cidr}} for cidr in egress.allowed_cidrs],
                 "ports": egress_ports(agent),
+            }
+        )
+    if agent.spec.evaluation is not None and ports:
+        rules.append(
+            {
+                "to": [{"podSelector": {"matchLabels": agent_selector(agent)}}],
+                "ports": [dict(p) for p in ports],
             }
         )
     spec["egress"] = rules

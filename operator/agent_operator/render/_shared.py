@@ -7,7 +7,7 @@ from typing import Any, Final
 
 from ..api import AgentDeployment
 from ._capabilities import ClusterCapabilities
-from ._meta import agent_labels, agent_selector, object_meta, revision_selector
+from ._meta import ROLE_LABEL, agent_labels, agent_selector, object_meta, revision_selector
 from ._monitoring import prometheus_rule, service_monitor
 from ._network import cilium_network_policy, network_policy
 from ._revision import service
@@ -34,7 +34,12 @@ def pod_disruption_budget(agent: AgentDeployment) -> dict[str, Any]:
         "metadata": object_meta(agent, agent.metadata.name, agent_labels(agent)),
         "spec": {
             "maxUnavailable": PDB_MAX_UNAVAILABLE,
-            "selector": {"matchLabels": agent_selector(agent)},
+            # Evaluation Job pods carry the agent's label too; a Job cannot be scaled, so a budget
+            # that counted them would fail to compute.
+            "selector": {
+                "matchLabels": agent_selector(agent),
+                "matchExpressions": [{"key": ROLE_LABEL, "operator": "DoesNotExist"}],
+            },
         },
     }
 

@@ -103,7 +103,10 @@ def test_pdb_only_with_more_than_one_replica(replicas: int, has_pdb: bool) -> No
     if has_pdb:
         assert find(objects, "PodDisruptionBudget")["spec"] == {
             "maxUnavailable": 1,
-            "selector": {"matchLabels": {"agentoperator.dev/agent": "support-bot"}},
+            "selector": {
+                "matchLabels": {"agentoperator.dev/agent": "support-bot"},
+                "matchExpressions": [{"key": "agentoperator.dev/role", "operator": "DoesNotExist"}],
+            },
         }
 
 
@@ -139,10 +142,33 @@ def test_ingress_from_the_listed_peers_to_the_container_ports() -> None:
                     "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
                     "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
                 },
+                # The agent's own evaluation Job (the fixture has spec.evaluation).
+                {
+                    "podSelector": {
+                        "matchLabels": {
+                            "agentoperator.dev/agent": "support-bot",
+                            "agentoperator.dev/role": "evaluation",
+                        }
+                    }
+                },
             ],
             "ports": [{"port": 8080, "protocol": "TCP"}, {"port": 9090, "protocol": "TCP"}],
         }
     ]
+
+
+def test_without_an_evaluation_suite_only_the_listed_peers_get_in() -> None:
+    doc = agent_dict("production")
+    del doc["spec"]["evaluation"]
+    doc["spec"]["rollout"]["canary"]["steps"] = [
+        s for s in doc["spec"]["rollout"]["canary"]["steps"] if "evaluate" not in s
+    ]
+    policy = find(render(AgentDeployment.model_validate(doc)), "NetworkPolicy")
+    assert all(
+        "podSelector" not in peer or "namespaceSelector" in peer
+        for peer in policy["spec"]["ingress"][0]["from"]
+    )
+    assert len(policy["spec"]["egress"]) == 2
 
 
 def test_egress_to_dns_and_the_allowed_cidrs_on_the_allowed_ports() -> None:
@@ -150,6 +176,11 @@ def test_egress_to_dns_and_the_allowed_cidrs_on_the_allowed_ports() -> None:
     assert policy["spec"]["egress"] == [
         DNS_RULE,
         {"to": [{"ipBlock": {"cidr": "10.20.0.0/16"}}], "ports": [{"port": 443, "protocol": "TCP"}]},
+        # The evaluation Job's pods reach the agent's own ports.
+        {
+            "to": [{"podSelector": {"matchLabels": {"agentoperator.dev/agent": "support-bot"}}}],
+            "ports": [{"port": 8080, "protocol": "TCP"}, {"port": 9090, "protocol": "TCP"}],
+        },
     ]
 
 
