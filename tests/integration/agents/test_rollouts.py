@@ -357,3 +357,23 @@ def test_operator_killed_mid_step_resumes_at_that_step(
         "promoted",
         lambda s: s.get("stableRevision") == canary and s.get("phase") == "Available",
     )
+
+
+def test_rollback_without_a_revision_returns_to_the_previous_stable(
+    agents: Agents, namespace: str, cluster: ClusterInfo, apps_v1: client.AppsV1Api
+) -> None:
+    agents.create(canary_manifest("oops", namespace, [], replicas=2))
+    first = wait_stable_ready(agents, "oops")
+    agents.patch("oops", {"spec": {"container": {"image": image("m")}}})
+    wait_status(
+        agents, "oops", "second revision stable", lambda s: s.get("stableRevision") not in (None, first)
+    )
+    agentctl(cluster, namespace, "rollback", "oops")
+    wait_status(
+        agents,
+        "oops",
+        "the first revision serving again",
+        lambda s: s.get("stableRevision") == first and s.get("phase") == "Available",
+        timeout=60,
+    )
+    assert deployments_of(apps_v1, namespace, "oops") == {first: 2}
