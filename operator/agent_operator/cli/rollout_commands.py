@@ -95,7 +95,10 @@ def approve_target(agent: Mapping[str, Any]) -> Target:
 def promote_target(agent: Mapping[str, Any], full: bool) -> Target:
     canary = _canary(agent, "promote")
     how = "to 100%, skipping every remaining step" if full else "past its current step"
-    return Target(f"revision {canary} {how}", revision=canary, full=full)
+    # The step too: a promote issued at one step must not skip the next one (an evaluation, say)
+    # if the rollout moved on before the operator read the command.
+    index = int(((agent.get("status") or {}).get("rollout") or {}).get("stepIndex") or 0)
+    return Target(f"revision {canary} {how}", revision=canary, step=index, full=full)
 
 
 def abort_target(agent: Mapping[str, Any]) -> Target:

@@ -50,12 +50,26 @@ def _approve(d: Decision, command: Command, steps: tuple[Step, ...]) -> None:
         d.emit("Normal", "Approved", f"{approval.by} approved revision {canary} at step {state.step_index}")
 
 
+def _stale(command: Command, revision: str | None, step: int | None = None) -> str | None:
+    """Why a command aimed at another revision (or step) than the current one must be ignored:
+    acting on it would promote or abort something the human never looked at."""
+    if command.revision is not None and command.revision != revision:
+        return f"it was aimed at revision {command.revision}, but {revision or 'no revision'} is current"
+    if command.step is not None and step is not None and command.step != step:
+        return f"it was aimed at step {command.step}, but the rollout is at step {step}"
+    return None
+
+
 def _promote(d: Decision, command: Command, steps: tuple[Step, ...]) -> None:
     state = d.state
     canary = state.canary_revision
     last = len(steps) - 1
     if canary is None:
         _ignore(d, command, "no rollout is in progress")
+        return
+    stale = _stale(command, canary, state.step_index)
+    if stale:
+        _ignore(d, command, stale)
         return
     if state.step_index == last and state.failure_reason is None:
         _ignore(d, command, f"revision {canary} is already being promoted")
@@ -77,11 +91,19 @@ def _abort(d: Decision, command: Command, steps: tuple[Step, ...]) -> None:
     if d.state.canary_revision is None:
         _ignore(d, command, "no rollout is in progress")
         return
+    stale = _stale(command, d.state.canary_revision)
+    if stale:
+        _ignore(d, command, stale)
+        return
     fail_canary(d, "Aborted", "Aborted", f"aborted by {_who(command)}", roll_back=True)
 
 
 def _retry(d: Decision, command: Command, steps: tuple[Step, ...]) -> None:
     state = d.state
+    stale = _stale(command, state.failed_revision or state.canary_revision)
+    if stale:
+        _ignore(d, command, stale)
+        return
     if state.failed_revision is not None:
         d.update(failed_revision=None, failure_reason=None, message="")
         d.emit("Normal", "Retry", f"{_who(command)} retries revision {state.failed_revision} from step 0")

@@ -486,3 +486,40 @@ def test_history_entry_numbers_drive_the_default_rollback_target() -> None:
     sim = Sim(canary(), 2, "c", state=RolloutState(stable_revision="c"), history=list(history))
     sim.commands = [Command("rollback", T0, by="ops")]
     assert sim.reconcile().replicas == {"a": 2}
+
+
+# --- commands aimed at a revision or step that is no longer current ---------------------------
+
+
+def test_stale_promote_for_another_revision_is_ignored() -> None:
+    sim = deployed(
+        canary({"setWeight": 25}, {"pause": {}}, {"evaluate": {}}, {"pause": {}}), evaluation_spec=EVAL
+    )
+    sim.desired = "v3"
+    settle(sim, "AwaitingApproval")
+    sim.commands = [Command("promote", T0 + timedelta(days=1), by="ops", revision="v2", full=True)]
+    plan = sim.reconcile()
+    assert plan.state.step_index == 1
+    assert "CommandIgnored" in reasons(plan)
+
+
+def test_promote_for_an_earlier_step_does_not_skip_the_next_one() -> None:
+    sim = deployed(
+        canary({"setWeight": 25}, {"pause": {}}, {"evaluate": {}}, {"pause": {}}), evaluation_spec=EVAL
+    )
+    sim.desired = "v3"
+    settle(sim, "AwaitingApproval")
+    sim.commands = [Command("promote", T0 + timedelta(days=1), by="ops", revision="v3", step=0)]
+    plan = sim.reconcile()
+    assert plan.state.step_index == 1
+    assert "CommandIgnored" in reasons(plan)
+
+
+def test_stale_abort_for_another_revision_is_ignored() -> None:
+    sim = deployed(canary({"setWeight": 25}, {"pause": {}}))
+    sim.desired = "v3"
+    settle(sim, "AwaitingApproval")
+    sim.commands = [Command("abort", T0 + timedelta(days=1), by="ops", revision="v2")]
+    plan = sim.reconcile()
+    assert "Aborted" not in reasons(plan)
+    assert plan.state.canary_revision == "v3"
