@@ -113,8 +113,34 @@ def _parse_json(text: str, source: str) -> Any:
         raise _problem(source, "JSON nested too deeply") from None
 
 
+MAX_NESTING = 100
+"""Kubernetes objects nest a few dozen levels at most; far deeper input is an attack on the
+parser (libyaml composes recursively in C and would crash the process)."""
+
+
+def _check_shape(text: str, source: str) -> None:
+    """Refuse what would blow up while composing or later: aliases (a few lines of anchors can
+    expand to gigabytes once copied) and absurd nesting. Parsing events is iterative and cheap."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_YAML_LOADER):
+        problem = None
+        if isinstance(event, yaml.AliasEvent):
+            problem = "YAML aliases (*name) are not accepted; write the value out"
+        elif isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_NESTING:
+                problem = f"nested more than {MAX_NESTING} levels deep"
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        if problem:
+            mark = event.start_mark
+            where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+            raise _problem(source, f"{where}{problem}")
+
+
 def _parse_yaml(text: str, source: str) -> Iterator[Any]:
     try:
+        _check_shape(text, source)
         yield from yaml.load_all(text, Loader=_YAML_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

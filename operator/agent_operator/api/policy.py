@@ -52,7 +52,7 @@ class CustomRule(ApiModel):
 
     name: str = Field(min_length=1, pattern=r"^[a-zA-Z][-a-zA-Z0-9_.]*$")
     """Rule id, reported as custom.<name>."""
-    expression: str = Field(min_length=1)
+    expression: str = Field(min_length=1, max_length=1024)
     """CEL expression that is true when the agent complies, e.g. object.spec.replicas >= 2."""
     message: str = Field(min_length=1)
     """What is wrong when the expression is false, and how to fix it."""
@@ -73,7 +73,7 @@ class ReadinessPolicySpec(ApiModel):
     """Per-check overrides: check id to required, warning or off."""
     limits: PolicyLimits | None = None
     """Bounds the checks apply."""
-    rules: list[CustomRule] | None = Field(default=None, json_schema_extra=list_map("name"))
+    rules: list[CustomRule] | None = Field(default=None, max_length=50, json_schema_extra=list_map("name"))
     """Custom CEL rules."""
 
     @field_validator("rules")

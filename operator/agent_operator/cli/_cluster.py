@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
 from ._command import EXIT_INVALID
 from ._console import Console
 
@@ -76,6 +78,8 @@ def connect(args: argparse.Namespace) -> Cluster:
     try:
         api_client = load_api_client(args.kubeconfig, args.context)
         context = _kubeconfig_context(args.kubeconfig, args.context)
+    except yaml.YAMLError:
+        raise CommandFailed("cannot load the kubeconfig: it is not valid YAML", EXIT_INVALID) from None
     except (ConfigException, OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else _first_line(str(exc))
         raise CommandFailed(f"cannot load the kubeconfig: {reason}", EXIT_INVALID) from None

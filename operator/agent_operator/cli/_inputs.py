@@ -27,6 +27,10 @@ class Inputs:
     """One line per unreadable path or file."""
 
 
+MAX_INPUT_BYTES = 16 * 2**20
+"""The apiserver refuses objects over ~1.5 MiB; a file far larger is not a set of manifests."""
+
+
 def expand(paths: Sequence[str]) -> tuple[list[str], list[str]]:
     """The files the PATH arguments name, in a stable order, and a problem line per unusable PATH."""
     files: list[str] = []
@@ -43,8 +47,10 @@ def expand(paths: Sequence[str]) -> tuple[list[str], list[str]]:
                     f"{raw}: no {', '.join('*' + s for s in MANIFEST_SUFFIXES)} files in this directory"
                 )
             files.extend(str(f) for f in found)
-        elif path.exists():
+        elif path.is_file():
             files.append(raw)
+        elif path.exists():
+            problems.append(f"{raw}: not a regular file (use - to read standard input)")
         else:
             problems.append(f"{raw}: no such file or directory")
     return files, problems
@@ -64,9 +70,17 @@ def _manifests_under(directory: Path) -> list[Path]:
 def read_file(name: str) -> list[Document]:
     """The documents of one file, or ``-`` for standard input; a DocumentError when unreadable."""
     try:
-        raw = sys.stdin.buffer.read() if name == STDIN else Path(name).read_bytes()
+        if name == STDIN:
+            raw = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        else:
+            with Path(name).open("rb") as stream:
+                raw = stream.read(MAX_INPUT_BYTES + 1)
     except OSError as exc:
         raise DocumentError(name, [_cannot_read(exc)]) from None
+    if len(raw) > MAX_INPUT_BYTES:
+        raise DocumentError(
+            name, [ApiError("", f"larger than {MAX_INPUT_BYTES // 2**20} MiB; not a manifest")]
+        )
     text = decode(raw, name)
     return parse_documents(text, name, json_only=name.lower().endswith(".json"))
 

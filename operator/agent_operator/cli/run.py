@@ -88,6 +88,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
+    import yaml
     from kubernetes.config import ConfigException
 
     from ..controller.run import WebhookOptions, run_operator
@@ -96,6 +97,9 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     kubeconfig = args.kubeconfig
     try:
         api_client = load_api_client(kubeconfig, args.context)
+    except yaml.YAMLError:
+        console.problem("agentctl run: cannot load the kubeconfig: it is not valid YAML")
+        return EXIT_INVALID
     except (ConfigException, OSError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
         console.problem(f"agentctl run: cannot load the kubeconfig or in-cluster config: {reason}")

@@ -100,6 +100,12 @@ def admission_review(
     if plural == AGENTS:
         return validate_agent(new, old, cluster)
     if plural == POLICIES:
+        if (new.get("metadata") or {}).get("deletionTimestamp") or (
+            old is not None and old.get("spec") == new.get("spec")
+        ):
+            # A policy on its way out, or a metadata-only edit (labels, a finalizer removed), is
+            # never refused: an operator upgrade that invalidated it must not trap it in Terminating.
+            return AdmissionDecision.allow()
         return validate_policy(new)
     return AdmissionDecision.allow()
 

@@ -17,6 +17,13 @@ _MACRO_BINDING = re.compile(
     r"\.(?:all|exists|exists_one|existsOne|map|filter|sortBy|transformList|transformMap)\(\s*"
     r"([A-Za-z_]\w*)\s*,(?:\s*([A-Za-z_]\w*)\s*,)?"
 )
+_MACRO_CALL = re.compile(
+    r"\.(?:all|exists|exists_one|existsOne|map|filter|sortBy|transformList|transformMap)\("
+)
+MAX_MACROS = 2
+"""The CEL library has no cost limit and holds the interpreter while it runs; nested macros over
+ranges or lists grow geometrically (seven nested .all() over ten items took seconds). Two macros
+over the object's bounded lists keep any rule cheap."""
 _MAX_ERROR_LENGTH = 200
 # Shorter values are field-like words (true, high); masking them would garble the message.
 _MIN_REDACTED_LENGTH = 4
@@ -40,6 +47,13 @@ class CompiledRule:
 def compile_rule(rule: CustomRule, index: int) -> CompiledRule | ApiError:
     """The compiled rule, or the error to report at spec.rules[index].expression."""
     path = f"spec.rules[{index}].expression"
+    macros = len(_MACRO_CALL.findall(rule.expression))
+    if macros > MAX_MACROS:
+        return ApiError(
+            path,
+            f"uses {macros} list macros (all, exists, map, filter...); at most {MAX_MACROS} are allowed,"
+            " so that a rule stays cheap to evaluate on every reconcile and admission request",
+        )
     try:
         program = cel.compile(rule.expression)
     except (ValueError, RuntimeError, TypeError) as exc:

@@ -526,3 +526,23 @@ def test_kopf_handlers_raise_admission_errors_add_warnings_and_patch_annotations
     assert ops[0]["op"] == "replace"
     assert ops[0]["path"] == "/metadata/annotations/agentoperator.dev~1command.approve"
     assert json.loads(ops[0]["value"])["by"] == "alice@example.com"
+
+
+def test_a_terminating_or_metadata_only_policy_update_is_never_refused() -> None:
+    broken = {
+        "apiVersion": "agentoperator.dev/v1alpha1",
+        "kind": "ReadinessPolicy",
+        "metadata": {"name": "old", "finalizers": ["x"]},
+        "spec": {"checks": {"no.such.check": "required"}},
+    }
+    resource = {"group": "agentoperator.dev", "version": "v1alpha1", "resource": "readinesspolicies"}
+    base = {"operation": "UPDATE", "resource": resource, "userInfo": {"username": "admin"}}
+    leaving = {**broken, "metadata": {"name": "old", "deletionTimestamp": "2026-11-21T12:00:00Z"}}
+    relabelled = {**broken, "metadata": {"name": "old", "labels": {"team": "a"}}}
+    for new in (leaving, relabelled):
+        decision = admission_review("validate", {**base, "object": new, "oldObject": broken}, FakeCluster())
+        assert decision.allowed
+    changed = {**broken, "spec": {"checks": {"still.unknown": "required"}}}
+    assert not admission_review(
+        "validate", {**base, "object": changed, "oldObject": broken}, FakeCluster()
+    ).allowed

@@ -85,3 +85,16 @@ def test_macro_variables_are_not_unknown_but_free_variables_are() -> None:
     assert [str(e) for e in info.value.errors] == [
         "spec.rules[0].expression: unknown variable other; the AgentDeployment is available as `object`"
     ]
+
+
+def test_rules_with_many_list_macros_are_refused_at_load() -> None:
+    """The CEL library has no cost limit: nested macros grow geometrically, so they are capped."""
+    from agent_operator.api.policy import CustomRule
+    from agent_operator.policy._rules import MAX_MACROS, compile_rule
+
+    nested = "[1,2,3].all(a, [1,2,3].all(b, [1,2,3].all(c, a + b + c > 0)))"
+    result = compile_rule(CustomRule(name="slow", expression=nested, message="m"), 0)
+    assert not hasattr(result, "program")
+    assert f"at most {MAX_MACROS}" in str(result)
+    ok = compile_rule(CustomRule(name="fine", expression="object.spec.replicas >= 2", message="m"), 1)
+    assert hasattr(ok, "program")
