@@ -54,10 +54,9 @@ chart-crds: ## Copy crds/*.yaml into charts/agent-operator/crds (a test checks t
 manifests: chart-crds ## Render manifests/install.yaml from the chart with default values
 	hack/render-manifests.sh > manifests/install.yaml.tmp && mv manifests/install.yaml.tmp manifests/install.yaml
 
-# Operator and rollout benchmarks on the local control plane (benchmarks/README.md). The local
-# cluster's service range is a /24 and every agent takes 4 cluster IPs: 60 agents fit, 100 do not.
+# Operator and rollout benchmarks on the local control plane (benchmarks/README.md).
 .PHONY: bench-operator
-BENCH_AGENTS ?= 60
+BENCH_AGENTS ?= 100
 
 bench-operator: $(STAMP) cluster-up ## Operator (create->Ready, writes, RSS) and rollout benchmarks
 	$(BIN)/python benchmarks/operator_bench.py --agents $(BENCH_AGENTS)
