@@ -51,6 +51,12 @@ class Cluster:
     """The ``user`` entry of the kubeconfig context, the fallback identity for approvals."""
 
 
+def add_agent_arguments(parser: argparse.ArgumentParser) -> None:
+    """NAME of the AgentDeployment and the connection flags: what most cluster commands take."""
+    parser.add_argument("name", metavar="NAME", help="the AgentDeployment")
+    add_connection_options(parser)
+
+
 def add_connection_options(parser: argparse.ArgumentParser, *, output: bool = True) -> None:
     """kubectl's connection flags, and ``-o text|json`` for commands that print a result."""
     parser.add_argument(

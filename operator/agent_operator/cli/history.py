@@ -6,7 +6,7 @@ import argparse
 
 from ._cluster import (
     Cluster,
-    add_connection_options,
+    add_agent_arguments,
     fetch_history,
     get_agent,
     print_json,
@@ -15,11 +15,6 @@ from ._cluster import (
 from ._command import EXIT_OK, Command
 from ._console import Console
 from ._history import format_history, history_rows
-
-
-def _configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("name", metavar="NAME", help="the AgentDeployment")
-    add_connection_options(parser)
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
@@ -46,6 +41,6 @@ COMMAND = Command(
     "REASON, APPROVED BY, evaluation SCORE and IMAGE. History is pruned to\n"
     "spec.rollout.revisionHistoryLimit.\n\n"
     "Exit codes: 0 listed, 1 the agent is missing or the API failed, 2 bad flags or kubeconfig.",
-    configure=_configure,
+    configure=add_agent_arguments,
     run=_run,
 )

@@ -21,7 +21,7 @@ from ..controller.timefmt import parse_time
 from ._cluster import (
     Cluster,
     CommandFailed,
-    add_connection_options,
+    add_agent_arguments,
     fetch_history,
     get_agent,
     print_json,
@@ -223,18 +223,13 @@ def _issue(
     return run
 
 
-def _name_only(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("name", metavar="NAME", help="the AgentDeployment")
-    add_connection_options(parser)
-
-
 def _configure_promote(parser: argparse.ArgumentParser) -> None:
-    _name_only(parser)
+    add_agent_arguments(parser)
     parser.add_argument("--full", action="store_true", help="skip every remaining step and go to 100%%")
 
 
 def _configure_rollback(parser: argparse.ArgumentParser) -> None:
-    _name_only(parser)
+    add_agent_arguments(parser)
     parser.add_argument(
         "--to-revision",
         type=int,
@@ -262,7 +257,7 @@ COMMANDS: tuple[Command, ...] = (
         "kubeconfig user; the admission webhook, when installed, overwrites it with the requester.\n\n"
         + _RECORDED.format(verb="approve")
         + _EXIT_CODES,
-        configure=_name_only,
+        configure=add_agent_arguments,
         run=_issue("approve", lambda cluster, agent, args: approve_target(agent)),
     ),
     Command(
@@ -281,7 +276,7 @@ COMMANDS: tuple[Command, ...] = (
         description="Abort the current canary: it is scaled to zero and removed, the stable revision\n"
         "returns to full replicas and the revision is recorded as Aborted. It is not retried until the\n"
         "spec changes or agentctl retry runs.\n\n" + _RECORDED.format(verb="abort") + _EXIT_CODES,
-        configure=_name_only,
+        configure=add_agent_arguments,
         run=_issue("abort", lambda cluster, agent, args: abort_target(agent)),
     ),
     Command(
@@ -291,7 +286,7 @@ COMMANDS: tuple[Command, ...] = (
         "first step, or restart a canary frozen by a failure when autoRollback is off.\n\n"
         + _RECORDED.format(verb="retry")
         + _EXIT_CODES,
-        configure=_name_only,
+        configure=add_agent_arguments,
         run=_issue("retry", lambda cluster, agent, args: retry_target(agent)),
     ),
     Command(

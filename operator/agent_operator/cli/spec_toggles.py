@@ -10,7 +10,13 @@ import argparse
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._cluster import Cluster, add_connection_options, get_agent, print_json, run_against_cluster
+from ._cluster import (
+    Cluster,
+    add_agent_arguments,
+    get_agent,
+    print_json,
+    run_against_cluster,
+)
 from ._command import EXIT_OK, Command
 from ._console import Console
 
@@ -66,11 +72,6 @@ def _toggle(field: str, value: bool, done: str) -> Callable[[argparse.Namespace,
     return run
 
 
-def _configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("name", metavar="NAME", help="the AgentDeployment")
-    add_connection_options(parser)
-
-
 _GITOPS = (
     "\n\nThis edits the spec. Under GitOps the next sync reverts it: change the field in Git instead, or\n"
     "make the Argo CD / Flux app ignore it (Argo CD ignoreDifferences on /spec/{field}).\n\n"
@@ -84,7 +85,7 @@ COMMANDS: tuple[Command, ...] = (
         description="Set spec.paused: rollout progress stops at the current step; running pods, weights and\n"
         "timers stay as they are. A human takeover: promote, abort and rollback still work."
         + _GITOPS.format(field="paused"),
-        configure=_configure,
+        configure=add_agent_arguments,
         run=_toggle("paused", True, "paused"),
     ),
     Command(
@@ -92,7 +93,7 @@ COMMANDS: tuple[Command, ...] = (
         summary="let a paused rollout continue (spec.paused: false)",
         description="Clear spec.paused: the rollout continues from the step it was frozen at."
         + _GITOPS.format(field="paused"),
-        configure=_configure,
+        configure=add_agent_arguments,
         run=_toggle("paused", False, "resumed"),
     ),
     Command(
@@ -101,7 +102,7 @@ COMMANDS: tuple[Command, ...] = (
         description="Set spec.suspend: every revision is scaled to zero in one reconcile; Services,\n"
         "ConfigMaps and history are kept, so unsuspend restores the agent as it was."
         + _GITOPS.format(field="suspend"),
-        configure=_configure,
+        configure=add_agent_arguments,
         run=_toggle("suspend", True, "suspended"),
     ),
     Command(
@@ -109,7 +110,7 @@ COMMANDS: tuple[Command, ...] = (
         summary="bring a suspended agent back (spec.suspend: false)",
         description="Clear spec.suspend: the revisions that ran before the suspension get their\n"
         "replicas back." + _GITOPS.format(field="suspend"),
-        configure=_configure,
+        configure=add_agent_arguments,
         run=_toggle("suspend", False, "unsuspended"),
     ),
 )
