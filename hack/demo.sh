@@ -106,7 +106,7 @@ export KUBECONFIG="$CLUSTER_KUBECONFIG"  # agentctl reads it too
 narrate "Below, kubectl is .local/bin/kubectl --kubeconfig .local/kubeconfig and agentctl is"
 narrate ".venv/bin/agentctl with KUBECONFIG=.local/kubeconfig."
 run kubectl get nodes -L topology.kubernetes.io/zone
-run kubectl apply --server-side --field-manager=agent-operator-demo -f crds/
+run kubectl apply --server-side --force-conflicts --field-manager=agent-operator-demo -f crds/
 run kubectl wait --for=condition=Established --timeout=60s crd/agentdeployments.agentoperator.dev crd/readinesspolicies.agentoperator.dev
 
 # ---------------------------------------------------------------------------------------------
