@@ -9,7 +9,6 @@ timed wake-ups are scheduled by the Reconciler itself.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +25,9 @@ AGENT_LABEL = "agentoperator.dev/agent"
 MANAGED = {"app.kubernetes.io/managed-by": "agent-operator"}
 MANAGED_SELECTOR = "app.kubernetes.io/managed-by=agent-operator"
 CHILD_EVENT_DELAY_SECONDS = 0.2
+STUCK_RECONCILE_SECONDS = 900.0
+"""Longer than any reconcile can take with every API call timing out and retried (about 20 calls
+of at most 30 s each, a few retries): past this, the process is wedged and a restart helps."""
 CHILD_RESOURCES = (
     ("apps", "v1", "deployments"),
     ("apps", "v1", "replicasets"),
@@ -96,7 +98,13 @@ def login(**_: Any) -> kopf.ConnectionInfo | None:
 
 @kopf.on.startup()
 def startup(memo: Any, **_: Any) -> None:
-    threading.Thread(target=_memo_reconciler(memo).run_wakeups, name="wakeups", daemon=True).start()
+    _memo_reconciler(memo).start_wakeups()
+
+
+@kopf.on.probe(id="reconciler")
+def reconciler_health(memo: Any, **_: Any) -> dict[str, int]:
+    """Part of /healthz: a failing probe makes the liveness endpoint answer 500."""
+    return _memo_reconciler(memo).health(STUCK_RECONCILE_SECONDS)
 
 
 @kopf.on.cleanup()

@@ -84,9 +84,31 @@ class Reconciler:
         self._stopped = False
         self._known: set[Key] = set()
         self._failures: dict[Key, int] = {}
+        self._in_flight: dict[Key, float] = {}
+        self._wakeup_thread: threading.Thread | None = None
         self._workers = ThreadPoolExecutor(max_workers=wakeup_workers, thread_name_prefix="wakeup")
 
     # -- scheduling ------------------------------------------------------------------------------
+
+    def health(self, stuck_after: float) -> dict[str, int]:
+        """For the liveness probe: raises when the operator looks alive but cannot make progress
+        (a reconcile hung for ``stuck_after`` seconds, or the wake-up loop died), so that the
+        kubelet restarts it instead of leaving every agent unattended."""
+        now = time.monotonic()
+        with self._guard:
+            stuck = sorted(k for k, since in self._in_flight.items() if now - since > stuck_after)
+            running, scheduled = len(self._in_flight), len(self._due)
+        if stuck:
+            names = ", ".join(f"{ns}/{name}" for ns, name in stuck[:5])
+            raise RuntimeError(f"{len(stuck)} reconcile(s) running for over {stuck_after:.0f}s: {names}")
+        if self._wakeup_thread is not None and not self._wakeup_thread.is_alive() and not self._stopped:
+            raise RuntimeError("the wake-up loop stopped: resyncs and rollout timers would never fire")
+        return {"reconciling": running, "scheduled": scheduled}
+
+    def start_wakeups(self) -> None:
+        """Run the wake-up loop in a daemon thread."""
+        self._wakeup_thread = threading.Thread(target=self.run_wakeups, name="wakeups", daemon=True)
+        self._wakeup_thread.start()
 
     def known_agents(self) -> list[Key]:
         """Agents seen since start: a cache, rebuilt after a restart from kopf's initial listing."""
@@ -176,6 +198,8 @@ class Reconciler:
     def _reconcile_once(self, namespace: str, name: str) -> Outcome:
         started = time.monotonic()
         key = (namespace, name)
+        with self._guard:
+            self._in_flight[key] = started
         obs: Observation | None = None
         try:
             obs = observe(self._kube, namespace, name, self._caps.get(), self._clock())
@@ -218,6 +242,8 @@ class Reconciler:
             return Outcome(0, self._backoff(key))
         finally:
             RECONCILE_SECONDS.observe(time.monotonic() - started)
+            with self._guard:
+                self._in_flight.pop(key, None)
         RECONCILES.labels(namespace, name, "ok").inc()
         with self._guard:
             self._failures.pop(key, None)
