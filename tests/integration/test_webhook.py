@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
-import signal
 import socket
 import ssl
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,9 +25,9 @@ from kubernetes import client
 
 from agent_operator.controller.webhook_tls import generate_serving_certificate, write_generated
 from agent_operator.kube import KubeApi
-from tests.support.cluster import REPO_ROOT, ClusterInfo
+from tests.support.cluster import ClusterInfo
 from tests.support.kube import kubectl
-from tests.support.operator import LOG_DIR, agent_manifest, free_port
+from tests.support.operator import LOG_DIR, OperatorProcess, agent_manifest, free_port
 from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.integration
@@ -71,15 +68,19 @@ class WebhookRig:
     that send this rig's namespaces and policies to it."""
 
     def __init__(self, cluster: ClusterInfo, api_client: client.ApiClient, home: str, cert_dir: Path | None):
-        self.cluster = cluster
         self.token = f"rig-{secrets.token_hex(4)}"
         self.configuration = f"agent-operator-test-{self.token}"
         self.port = free_port()
-        self.home = home
-        self.cert_dir = cert_dir
         self.admission = client.AdmissionregistrationV1Api(api_client)
-        self.log_path = LOG_DIR / f"webhook-operator-{self.token}.log"
-        self._proc: subprocess.Popen[bytes] | None = None
+        extra = ["--webhook-port", str(self.port), "--webhook-configuration", self.configuration]
+        if cert_dir is not None:
+            extra += ["--webhook-cert-dir", str(cert_dir)]
+        self.operator = OperatorProcess(
+            cluster,
+            LOG_DIR / f"webhook-operator-{self.token}.log",
+            scope=("-n", home),
+            extra_args=extra,
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -135,43 +136,13 @@ class WebhookRig:
                     raise
 
     def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        args = [
-            sys.executable, "-m", "agent_operator",
-            "-n", self.home,
-            "--kubeconfig", str(self.cluster.kubeconfig),
-            "--metrics-port", str(free_port()),
-            "--health-port", "0",
-            "--log-format", "json",
-            "--webhook-port", str(self.port),
-            "--webhook-configuration", self.configuration,
-        ]  # fmt: skip
-        if self.cert_dir is not None:
-            args += ["--webhook-cert-dir", str(self.cert_dir)]
-        with self.log_path.open("wb") as log:
-            self._proc = subprocess.Popen(
-                args,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=REPO_ROOT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
+        self.operator.start()
 
     def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGTERM)
-            try:
-                self._proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(timeout=30)
-        self._proc = None
+        self.operator.stop()
 
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return self.operator.log_tail(lines)
 
     def ca_bundles(self) -> list[str]:
         validating = self.admission.read_validating_webhook_configuration(self.configuration)
@@ -198,8 +169,7 @@ class WebhookRig:
         }
 
         def stamped() -> tuple[bool, str]:
-            if self._proc is not None and self._proc.poll() is not None:
-                raise AssertionError(f"operator exited with {self._proc.returncode}:\n{self.log_tail()}")
+            self.operator.assert_running()
             created: dict[str, Any] = custom.create_namespaced_custom_object(  # type: ignore[assignment]
                 GROUP, VERSION, namespace, "agentdeployments", body, dry_run="All"
             )

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +58,22 @@ def install_crds(api_client: client.ApiClient) -> None:
 class OperatorProcess:
     """One `python -m agent_operator` process against the test cluster."""
 
-    def __init__(self, cluster: ClusterInfo, log_path: Path, kubeconfig: Path | None = None) -> None:
+    def __init__(
+        self,
+        cluster: ClusterInfo,
+        log_path: Path,
+        kubeconfig: Path | None = None,
+        *,
+        scope: Sequence[str] = ("--all-namespaces",),
+        extra_args: Sequence[str] = (),
+    ) -> None:
         """``kubeconfig``: the identity the operator runs as (e.g. the chart's ServiceAccount, see
-        tests.support.rbac); None means the cluster's admin kubeconfig."""
+        tests.support.rbac); None means the cluster's admin kubeconfig. ``scope``: what it watches
+        (``-n NS`` to keep it out of other tests' agents); ``extra_args``: e.g. webhook flags."""
         self._cluster = cluster
         self._kubeconfig = kubeconfig or cluster.kubeconfig
+        self._scope = tuple(scope)
+        self._extra_args = tuple(extra_args)
         self.log_path = log_path
         self.metrics_port = free_port()
         self.health_port = free_port()
@@ -77,7 +88,7 @@ class OperatorProcess:
                 sys.executable,
                 "-m",
                 "agent_operator",
-                "--all-namespaces",
+                *self._scope,
                 "--kubeconfig",
                 str(self._kubeconfig),
                 "--metrics-port",
@@ -86,6 +97,7 @@ class OperatorProcess:
                 str(self.health_port),
                 "--log-format",
                 "json",
+                *self._extra_args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -95,8 +107,7 @@ class OperatorProcess:
         log.close()
 
         def healthy() -> tuple[bool, str]:
-            if self._proc is not None and self._proc.poll() is not None:
-                raise AssertionError(f"operator exited with {self._proc.returncode}:\n{self.log_tail()}")
+            self.assert_running()
             try:
                 with urllib.request.urlopen(
                     f"http://127.0.0.1:{self.health_port}/healthz", timeout=2
@@ -106,6 +117,11 @@ class OperatorProcess:
                 return False, str(exc)
 
         wait_for(healthy, "operator liveness endpoint answering", timeout=60, ignore=())
+
+    def assert_running(self) -> None:
+        """Fail with the end of the log when the process has exited."""
+        if self._proc is not None and self._proc.poll() is not None:
+            raise AssertionError(f"operator exited with {self._proc.returncode}:\n{self.log_tail()}")
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, as when a node dies or the OOM killer strikes."""
