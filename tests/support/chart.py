@@ -13,10 +13,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
-from .cluster import LOCAL_BIN, REPO_ROOT, in_ci
+from .cluster import LOCAL_BIN, REPO_ROOT, missing
 
 CHART_DIR = REPO_ROOT / "charts" / "agent-operator"
 DEFAULT_RELEASE = "agent-operator"
@@ -37,9 +36,7 @@ def require_helm() -> Path:
     helm = find_helm()
     if helm is None:
         reason = "helm not found: run `make tools` (builds .local/bin/helm) or set HELM"
-        if in_ci():
-            pytest.fail(f"CI=true and {reason}", pytrace=False)
-        pytest.skip(reason)
+        missing(reason)
     return helm
 
 

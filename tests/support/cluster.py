@@ -21,6 +21,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from kubernetes import client, config
@@ -76,11 +77,17 @@ class ClusterUnavailable(Exception):
     """No usable cluster; the message says why and how to get one."""
 
 
-def unavailable(reason: str) -> None:
-    """Skip locally, fail under CI=true. Never returns."""
+def missing(what: str) -> NoReturn:
+    """A test prerequisite (a cluster, a tool) is absent: skip locally, fail under CI=true, where
+    a green run must never come from skipped tests."""
     if in_ci():
-        pytest.fail(f"CI=true and no Kubernetes cluster is available: {reason}", pytrace=False)
-    pytest.skip(f"no Kubernetes cluster: {reason}")
+        pytest.fail(f"CI=true and {what}", pytrace=False)
+    pytest.skip(what)
+
+
+def unavailable(reason: str) -> NoReturn:
+    """No cluster: skip locally, fail under CI=true."""
+    missing(f"no Kubernetes cluster is available: {reason}")
 
 
 def _existing_kubeconfig() -> Path:
