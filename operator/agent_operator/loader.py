@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from ._nesting import first_too_deep
 from .api import AgentDeployment, ApiError, ReadinessPolicy, format_validation_error
 from .api.agent import API_VERSION
 
@@ -119,8 +120,14 @@ parser (libyaml composes recursively in C and would crash the process)."""
 
 
 def _check_shape(text: str, source: str) -> None:
-    """Refuse what would blow up while composing or later: aliases (a few lines of anchors can
-    expand to gigabytes once copied) and absurd nesting. Parsing events is iterative and cheap."""
+    """Refuse what would blow up while composing or later: absurd nesting, judged from the text
+    before any parser runs (so the answer does not depend on the installed PyYAML), then aliases
+    (a few lines of anchors can expand to gigabytes once copied) and nesting again from the parser's
+    events, which are iterative and cheap."""
+    too_deep = first_too_deep(text, MAX_NESTING)
+    if too_deep is not None:
+        line, column = too_deep
+        raise _problem(source, f"line {line}, column {column}: nested more than {MAX_NESTING} levels deep")
     depth = 0
     for event in yaml.parse(text, Loader=_YAML_LOADER):
         problem = None
