@@ -5,18 +5,22 @@
 
 ARG PYTHON_VERSION=3.12
 
-# --- build: wheels for the package and every dependency, installed into a self-contained venv -----
+# --- build: the locked dependencies and the package, installed into a self-contained venv ---------
+# Versions and hashes come from uv.lock, the same lock `make test` installs from; uv itself is pinned by
+# hash in tools/uv/requirements.txt. tests/packaging/test_dockerfile.py runs this `uv sync` line.
 FROM python:${PYTHON_VERSION}-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PYTHONDONTWRITEBYTECODE=1
+    PYTHONDONTWRITEBYTECODE=1 \
+    UV_NO_CACHE=1 \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_PROJECT_ENVIRONMENT=/opt/agent-operator
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY tools/uv/requirements.txt tools/uv/requirements.txt
+RUN pip install --require-hashes --no-deps -r tools/uv/requirements.txt
+COPY pyproject.toml uv.lock README.md ./
 COPY operator ./operator
-RUN pip wheel --wheel-dir /wheels . \
- && python -m venv /opt/agent-operator \
- && /opt/agent-operator/bin/pip install --no-index --find-links /wheels agent-operator \
- && /opt/agent-operator/bin/pip uninstall --yes pip \
+RUN uv sync --locked --no-dev --no-editable --python /usr/local/bin/python \
  && /opt/agent-operator/bin/agentctl --version
 
 # --- runtime: the venv only; no compiler, no pip, no sources -------------------------------------

@@ -85,12 +85,36 @@ binary_name() {
   echo "$base"
 }
 
+# with_heartbeat <what> <command...>: run it, and say it is still running once a minute, so a first
+# build (about ten minutes for Kubernetes on two cores) never looks like a hang.
+HEARTBEAT_SECONDS="${AGENT_OPERATOR_HEARTBEAT_SECONDS:-60}"
+with_heartbeat() {
+  local what="$1" started=$SECONDS next pid
+  shift
+  "$@" &
+  pid=$!
+  # shellcheck disable=SC2064 # expand $pid now: an interrupted script stops its build too
+  trap "kill $pid 2>/dev/null" EXIT INT TERM
+  next=$((SECONDS + HEARTBEAT_SECONDS))
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    if ((SECONDS >= next)); then
+      log "  still building $what: $(((SECONDS - started) / 60))m$(((SECONDS - started) % 60))s so far"
+      next=$((SECONDS + HEARTBEAT_SECONDS))
+    fi
+  done
+  trap - EXIT INT TERM
+  wait "$pid"
+}
+
 mkdir -p "$CACHE/bin" "$LOCAL_BIN"
 missing=0
+index=0
 total_start=$SECONDS
 
 for entry in "${COMPONENTS[@]}"; do
   IFS='|' read -r name dir version ldflags pkgs <<<"$entry"
+  index=$((index + 1))
   out="$(component_dir "$name" "$dir" "$version" "$ldflags" "$pkgs")"
   if [[ ! -f "$out/.complete" ]]; then
     if $CHECK_ONLY; then
@@ -100,24 +124,28 @@ for entry in "${COMPONENTS[@]}"; do
     fi
     # Serialise builds of the same component across clones sharing the cache.
     exec {lock}>"$out.lock"
-    flock "$lock"
+    if ! flock -n "$lock"; then
+      log "[$index/${#COMPONENTS[@]}] waiting for another clone's build of $name to finish"
+      with_heartbeat "$name (in another clone)" flock "$lock"
+    fi
     if [[ ! -f "$out/.complete" ]]; then
-      log "building $name $version ($pkgs)"
+      log "[$index/${#COMPONENTS[@]}] building $name $version ($pkgs)"
       log "  into $out"
       start=$SECONDS
       tmp="$(mktemp -d "$CACHE/bin/.tmp-$name-XXXXXX")"
       # shellcheck disable=SC2086 # pkgs is a word list on purpose
-      (cd "$ROOT/tools/$dir" && go build -trimpath -ldflags "$ldflags" -o "$tmp/" $pkgs)
+      with_heartbeat "$name" bash -c 'cd "$1" && shift && exec go build -trimpath "$@"' _ \
+        "$ROOT/tools/$dir" -ldflags "$ldflags" -o "$tmp/" $pkgs
       if [[ -f "$tmp/server" ]]; then mv "$tmp/server" "$tmp/etcd"; fi
       touch "$tmp/.complete"
       rm -rf "$out"
       mv "$tmp" "$out"
-      log "  built $name in $((SECONDS - start))s"
+      log "[$index/${#COMPONENTS[@]}] built $name in $((SECONDS - start))s"
     fi
     flock -u "$lock"
     exec {lock}>&-
   else
-    log "cached: $name $version ($out)"
+    log "[$index/${#COMPONENTS[@]}] cached: $name $version ($out)"
   fi
   if ! $CHECK_ONLY; then
     for pkg in $pkgs; do

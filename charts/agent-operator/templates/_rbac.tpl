@@ -67,3 +67,9 @@
   resources: [{{ . | quote }}]
   verbs: ["get", "list", "watch"]
 {{- end }}
+{{- define "agent-operator.webhookCheckovSkip" -}}
+{{- if include "agent-operator.selfSignedWebhook" . }}
+annotations:
+  checkov.io/skip1: "CKV_K8S_155=Self-signed webhook mode only: the operator writes its CA into its own two webhook configurations, named in resourceNames. With webhook.certManager.enabled this rule is not rendered."
+{{- end }}
+{{- end }}
