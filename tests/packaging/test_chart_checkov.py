@@ -38,7 +38,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_CREATE_GRAPH": "False"}
     result = subprocess.run(
         [checkov, "--directory", str(out), "--framework", "kubernetes", "--output", "json",
-         "--quiet", "--skip-download", "--no-guide"],
+         "--skip-download"],
         capture_output=True, text=True, timeout=600, check=False, env=env,
     )  # fmt: skip
     assert result.stdout.strip(), result.stderr
