@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from agent_operator.controller.history import OUTCOME, SERVED_AS_STABLE, parse_history
+from agent_operator.controller.history import parse_history
 from agent_operator.controller.plan import Observation, plan_reconcile
 
 NOW = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
@@ -32,13 +32,12 @@ def test_first_deploy_records_its_revision_as_promoted_stable() -> None:
     plan = plan_reconcile(Observation(agent=agent_body(), now=NOW))
     revisions = [o for o in plan.apply if o["kind"] == "ControllerRevision"]
     assert len(revisions) == 1, "one record, created with its outcome"
-    annotations = revisions[0]["metadata"]["annotations"]
-    assert annotations[OUTCOME] == "Promoted"
-    assert annotations[SERVED_AS_STABLE] == "true"
     assert revisions[0]["revision"] == 1
     # The record round-trips into the history the next reconcile reads.
     history = parse_history([{**revisions[0], "metadata": {**revisions[0]["metadata"]}}])
     (entry,) = history.values()
+    assert entry.annotations.outcome == "Promoted"
+    assert entry.entry().served_as_stable
     assert entry.spec is not None
     assert entry.spec.replicas == 2
 

@@ -93,8 +93,12 @@ def test_argocd_rollback_without_to_revision_returns_to_the_previous_stable_and_
     store = Store(_agent("one", 10))
     store.settle()
     store.roll_to("two", 20)
-    second_config = next(iter(store.kinds("ConfigMap")))
     second = store.agent["status"]["stableRevision"]
+    (second_config,) = (
+        name
+        for name, obj in store.kinds("ConfigMap").items()
+        if obj["metadata"]["labels"].get("agentoperator.dev/revision") == second
+    )
     store.roll_to("three", 30)
     third = store.agent["status"]["stableRevision"]
     assert len({second, third}) == 2

@@ -22,12 +22,16 @@ from agent_operator.render import ClusterCapabilities, render_revision, render_s
 from agent_operator.render._runtime_config import runtime_config_name
 
 ROOT = Path(__file__).resolve().parents[3]
-GOLDEN: dict[str, dict[str, Any]] = json.loads((ROOT / "tests" / "data" / "golden-revisions.json").read_text())
+GOLDEN: dict[str, dict[str, Any]] = json.loads(
+    (ROOT / "tests" / "data" / "golden-revisions.json").read_text()
+)
 ALL_CAPABILITIES = ClusterCapabilities(cilium=True, service_monitor=True, prometheus_rule=True)
 
 
 def _agents() -> dict[str, AgentDeployment]:
-    files = sorted((ROOT / "tests/unit/render/fixtures").glob("*.yaml")) + sorted((ROOT / "examples").glob("*.yaml"))
+    files = sorted((ROOT / "tests/unit/render/fixtures").glob("*.yaml")) + sorted(
+        (ROOT / "examples").glob("*.yaml")
+    )
     out: dict[str, AgentDeployment] = {}
     for path in files:
         for doc in yaml.safe_load_all(path.read_text()):
@@ -52,7 +56,9 @@ def test_revision_identity_and_object_names_are_unchanged(key: str) -> None:
         "revision": revision,
         "runtimeConfigMap": runtime_config_name(agent),
         "controllerRevision": history_name(agent.metadata.name, revision),
-        "revisionObjects": sorted(f"{o['kind']}/{o['metadata']['name']}" for o in render_revision(agent, 2)),
+        "revisionObjects": sorted(
+            f"{o['kind']}/{o['metadata']['name']}" for o in render_revision(agent, revision, 2)
+        ),
         "sharedObjects": sorted(
             f"{o['kind']}/{o['metadata']['name']}"
             for o in render_shared(agent, revision, "0123456789", ALL_CAPABILITIES)

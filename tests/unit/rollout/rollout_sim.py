@@ -18,7 +18,7 @@ from typing import Any
 from agent_operator.api.agent import AgentDeployment, Evaluation, Rollout
 from agent_operator.controller.commands import command_annotation, parse_commands
 from agent_operator.controller.history import history_entries, new_revision, parse_history, with_outcome
-from agent_operator.controller.rollout_codec import state_from_status, state_to_status
+from agent_operator.controller.status_codec import state_from_status, state_to_status
 from agent_operator.rollout import (
     Command,
     EvaluationObservation,
@@ -46,12 +46,7 @@ AGENT = AgentDeployment.model_validate(
 
 def status_of(state: RolloutState) -> dict[str, Any]:
     """The part of an AgentDeployment status that carries the machine's memory."""
-    status: dict[str, Any] = {"rollout": state_to_status(state)}
-    if state.stable_revision is not None:
-        status["stableRevision"] = state.stable_revision
-    if state.canary_revision is not None:
-        status["canaryRevision"] = state.canary_revision
-    return status
+    return state_to_status(state)
 
 
 def stored_revision(revision: str, number: int, *, served_as_stable: bool = False) -> dict[str, Any]:
