@@ -39,7 +39,7 @@ from .evaluation import evaluation_job, job_name, observe_evaluation
 from .history import Revision, history_entries, history_writes, parse_history, to_prune
 from .secrets import required_secrets
 from .status import agent_status, change_event, command_events, policy_events, stalled_status
-from .status_codec import state_from_status
+from .status_codec import read_status, state_from_status
 
 SECRET_RECHECK_SECONDS = 10.0
 
@@ -148,16 +148,16 @@ def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
         agent, previous, desired.report, desired.revision, desired.missing, rollout, revisions,
         command_problems, obs.now,
     )  # fmt: skip
+    before = read_status(previous)
+    stable = rollout.state.stable_revision
     events = [
         *rollout.events,
-        *policy_events(
-            previous, desired.report, desired.missing, desired.revision, rollout.state.stable_revision
-        ),
-        *command_events(previous, command_problems),
+        *policy_events(before, desired.report, desired.missing, desired.revision, stable),
+        *command_events(before, command_problems),
     ]
     if apply or delete:
         deleted = [f"{r.kind.kind}/{r.name}" for r in delete]
-        events.append(change_event(apply, deleted, live, previous, status))
+        events.append(change_event(apply, deleted, live, before, read_status(status)))
     requeue = rollout.requeue_after
     if desired.missing:
         # Secrets are not watched (that would stream their values into the operator); look again

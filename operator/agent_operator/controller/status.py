@@ -26,10 +26,10 @@ def internal_error_message(exc: BaseException) -> str:
 
 
 def _conditions(
-    wanted: Sequence[Cond], previous: Mapping[str, Any], generation: int | None, now: datetime
+    wanted: Sequence[Cond], previous: AgentDeploymentStatus, generation: int | None, now: datetime
 ) -> list[Condition]:
-    wire = build_conditions(wanted, previous.get("conditions"), generation, now)
-    return [Condition.model_validate(c) for c in wire]
+    before = [c.to_wire() for c in previous.conditions or []]
+    return [Condition.model_validate(c) for c in build_conditions(wanted, before, generation, now)]
 
 
 def stalled_status(
@@ -41,23 +41,24 @@ def stalled_status(
         Cond("Reconciling", "False", reason, "the spec cannot be acted on until it is fixed"),
         Cond("Stalled", "True", reason, message),
     ]
-    typed = read_status(previous).model_copy(
+    before = read_status(previous)
+    typed = before.model_copy(
         update={
             "observed_generation": generation,
             "phase": "Failed",
-            "conditions": _conditions(conditions, previous, generation, now),
+            "conditions": _conditions(conditions, before, generation, now),
         }
     )
     events: tuple[Event, ...] = ()
-    if _condition(previous, "Stalled") != ("True", reason, message[:MAX_MESSAGE]):
+    if _condition(before, "Stalled") != ("True", reason, message[:MAX_MESSAGE]):
         events = (Event("Warning", reason, message),)
     return write_status(typed, previous), events
 
 
-def _condition(status: Mapping[str, Any], type_: str) -> tuple[str, str, str] | None:
-    for c in status.get("conditions") or []:
-        if c.get("type") == type_:
-            return (str(c.get("status")), str(c.get("reason")), str(c.get("message", "")))
+def _condition(status: AgentDeploymentStatus, type_: str) -> tuple[str, str, str] | None:
+    for c in status.conditions or []:
+        if c.type == type_:
+            return (c.status, c.reason or "", c.message or "")
     return None
 
 
@@ -93,7 +94,7 @@ def agent_status(
     typed = AgentDeploymentStatus(
         observed_generation=generation,
         phase=rollout.phase,
-        conditions=_conditions(conditions, previous, generation, now),
+        conditions=_conditions(conditions, read_status(previous), generation, now),
         replicas=sum(r.pods for r in revisions.values()),
         ready_replicas=sum(r.ready for r in revisions.values()),
         available_replicas=sum(r.available for r in revisions.values()),
@@ -174,22 +175,24 @@ def _progressing_condition(rollout: RolloutPlan) -> Cond:
     )
 
 
-def command_events(previous: Mapping[str, Any], problems: list[str]) -> list[Event]:
+def command_events(previous: AgentDeploymentStatus, problems: list[str]) -> list[Event]:
     """One warning per malformed command annotation, when the set of problems changes."""
-    if problems == (previous.get("commandProblems") or []):
+    if problems == (previous.command_problems or []):
         return []
     return [Event("Warning", "InvalidCommand", p) for p in problems]
 
 
 def policy_events(
-    previous: Mapping[str, Any], report: ReadinessReport, missing: list[str], desired: str, stable: str | None
+    previous: AgentDeploymentStatus,
+    report: ReadinessReport,
+    missing: list[str],
+    desired: str,
+    stable: str | None,
 ) -> list[Event]:
     events: list[Event] = []
-    before = previous.get("readiness") or {}
+    before = previous.readiness or ReadinessSummary()
     failing = list(report.missing_required)
-    changed = before.get("missingRequired", []) != failing or before.get("warnings", []) != list(
-        report.warnings
-    )
+    changed = (before.missing_required or []) != failing or (before.warnings or []) != list(report.warnings)
     if changed and failing:
         if report.blocked:
             held = f"revision {desired} is not rolled out" + (
@@ -222,7 +225,7 @@ def policy_events(
         events.append(
             Event("Normal", "PolicyWarning", f"{report.policy}: warnings {', '.join(report.warnings)}")
         )
-    if missing and previous.get("missingSecrets") != missing:
+    if missing and previous.missing_secrets != missing:
         events.append(
             Event("Warning", "SecretsMissing", f"revision {desired} waits for Secrets: {', '.join(missing)}")
         )
@@ -233,14 +236,15 @@ def change_event(
     applied: Sequence[Mapping[str, Any]],
     deleted: Sequence[str],
     live: Mapping[tuple[str, str, str], Mapping[str, Any]],
-    previous: Mapping[str, Any],
-    status: Mapping[str, Any],
+    previous: AgentDeploymentStatus,
+    status: AgentDeploymentStatus,
 ) -> Event:
     """One event per reconcile that writes (``deleted`` as ``Kind/name``). Rewrites of objects the
     agent's spec did not ask to change are called out as drift: somebody edited or deleted what the
     operator owns."""
-    settled = previous.get("phase") == "Available" and all(
-        previous.get(k) == status.get(k) for k in ("observedGeneration", "currentRevision", "stableRevision")
+    settled = previous.phase == "Available" and all(
+        getattr(previous, k) == getattr(status, k)
+        for k in ("observed_generation", "current_revision", "stable_revision")
     )
     created: list[str] = []
     updated: list[str] = []
