@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final
 
+from ..render import COMMAND_PREFIX
 from ..rollout.types import VERBS, Command, Verb
 from .timefmt import format_time, parse_time
 
@@ -30,7 +31,6 @@ __all__ = [
     "restamp",
 ]
 
-COMMAND_PREFIX: Final = "agentoperator.dev/command."
 _KNOWN: Final = ("at", "by", "revision", "step", "full", "toRevision")
 
 

@@ -14,18 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
+from ..render import APPLIED_HASH, GATES, OUTCOME, OUTCOME_AT, OUTCOME_REASON, PREFIX, SERVED_AS_STABLE
 from ..rollout.types import Approval, EvaluationRecord
-from .diff import APPLIED_HASH
 from .status_codec import approval_from_wire, approval_to_wire, evaluation_from_wire, evaluation_to_wire
 from .timefmt import format_time, parse_time
 
-_PREFIX: Final = "agentoperator.dev/"
-OUTCOME: Final = _PREFIX + "outcome"
-OUTCOME_REASON: Final = _PREFIX + "outcome-reason"
-OUTCOME_AT: Final = _PREFIX + "outcome-at"
-SERVED_AS_STABLE: Final = _PREFIX + "served-as-stable"
-GATES: Final = _PREFIX + "gates"
-"""JSON: {"approvals": [...], "evaluations": [...]} of the revision's canary."""
+_PREFIX: Final = PREFIX + "/"
 KNOWN: Final = (OUTCOME, OUTCOME_REASON, OUTCOME_AT, SERVED_AS_STABLE, GATES, APPLIED_HASH)
 """Read here, or (the applied-hash) recomputed on every write by :mod:`.diff`."""
 

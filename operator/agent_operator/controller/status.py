@@ -14,9 +14,9 @@ from typing import Any
 from ..api.agent import AgentDeployment, AgentDeploymentStatus, ReadinessSummary
 from ..api.meta import Condition
 from ..policy import ReadinessReport
+from ..render import AGENT_LABEL, APPLIED_HASH
 from ..rollout.types import Event, RevisionObservation, RolloutPlan
 from .conditions import MAX_MESSAGE, Cond, build_conditions
-from .diff import APPLIED_HASH
 from .status_codec import read_status, rollout_status, write_status
 
 
@@ -99,7 +99,7 @@ def agent_status(
         ready_replicas=sum(r.ready for r in revisions.values()),
         available_replicas=sum(r.available for r in revisions.values()),
         updated_replicas=revisions[desired].pods if desired in revisions else 0,
-        selector=f"agentoperator.dev/agent={agent.metadata.name}",
+        selector=f"{AGENT_LABEL}={agent.metadata.name}",
         current_revision=desired,
         stable_revision=state.stable_revision,
         canary_revision=state.canary_revision,

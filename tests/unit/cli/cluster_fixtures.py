@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from agent_operator.controller.history import Revision, parse_history
-from agent_operator.controller.history_codec import GATES, OUTCOME, OUTCOME_REASON, SERVED_AS_STABLE
+from agent_operator.render import GATES, OUTCOME, OUTCOME_REASON, SERVED_AS_STABLE
 
 CANARY_STEPS = [{"setWeight": 20}, {"pause": {}}, {"evaluate": {}}, {"pause": {"durationSeconds": 60}}]
 
