@@ -74,15 +74,16 @@ class Child:
     once, not applied)."""
 
 
-# The one list of an agent's child kinds, rendered ones in apply order (dependencies first).
+# The one list of an agent's child kinds, rendered ones in the renderer's apply order (dependencies
+# first: render.APPLY_ORDER, checked by a test).
 CHILDREN: tuple[Child, ...] = (
     Child(SERVICE_ACCOUNT, watched=True),
+    Child(NETWORK_POLICY, watched=True),
+    Child(CILIUM_NETWORK_POLICY, watched=False, optional=True),
     Child(CONFIG_MAP, watched=True),
     Child(DEPLOYMENT, watched=True),
     Child(SERVICE, watched=True),
-    Child(NETWORK_POLICY, watched=True),
     Child(POD_DISRUPTION_BUDGET, watched=True),
-    Child(CILIUM_NETWORK_POLICY, watched=False, optional=True),
     Child(SERVICE_MONITOR, watched=False, optional=True),
     Child(PROMETHEUS_RULE, watched=False, optional=True),
     Child(REPLICA_SET, watched=True, rendered=False),
