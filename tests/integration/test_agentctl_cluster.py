@@ -227,14 +227,15 @@ def test_retry_aims_at_the_failed_revision(
 
 
 @pytest.mark.usefixtures("history")
-def test_rollback_names_the_revision_it_restores(
+def test_rollback_shows_the_operators_choice_and_sends_no_revision_unless_asked(
     agentctl: Agentctl, custom_objects: client.CustomObjectsApi, namespace: str
 ) -> None:
     _write_status(custom_objects, namespace, _canary_status(0))
     result = agentctl("rollback", "bot")
     assert result.code == 0, result
     assert f"revision 1 ({HASHES[1]}, image {IMAGES[1]})" in result.out
-    assert _commands(_read(custom_objects, namespace))["rollback"].to_revision == 1
+    # The choice is the operator's, as for the Argo CD action: the command names no revision.
+    assert _commands(_read(custom_objects, namespace))["rollback"].to_revision is None
     assert agentctl("rollback", "bot", "--to-revision", "2").code == 0
     assert _commands(_read(custom_objects, namespace))["rollback"].to_revision == 2
     missing = agentctl("rollback", "bot", "--to-revision", "9")

@@ -7,14 +7,14 @@ and the agent's status; no API calls.
 from __future__ import annotations
 
 import difflib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from ..controller.history import GATES, OUTCOME, OUTCOME_REASON, Revision
+from ..controller.history import Revision
+from ..controller.status_codec import state_from_status
 
 
 @dataclass(frozen=True)
@@ -52,59 +52,38 @@ HISTORY_HEADERS = ("NUMBER", "REVISION", "CREATED", "OUTCOME", "REASON", "APPROV
 def history_rows(history: Mapping[str, Revision], status: Mapping[str, Any]) -> list[HistoryRow]:
     """Every revision, oldest first. The current canary has no outcome annotation yet, so its gates
     come from the status the operator keeps while it rolls out."""
-    stable = status.get("stableRevision")
-    canary = status.get("canaryRevision")
-    rollout: Mapping[str, Any] = status.get("rollout") or {}
+    state = state_from_status(dict(status))
     rows = []
     for rev in sorted(history.values(), key=lambda r: r.number):
-        gates = _gates(rev.annotations.get(GATES))
-        if rev.revision == canary and not gates["approvals"] and not gates["evaluations"]:
-            gates = {
-                "approvals": rollout.get("approvals") or [],
-                "evaluations": rollout.get("evaluations") or [],
-            }
-            if rollout.get("evaluation") and not gates["evaluations"]:
-                gates["evaluations"] = [rollout["evaluation"]]
-        role = "canary" if rev.revision == canary else "stable" if rev.revision == stable else ""
+        approvals, evaluations = rev.annotations.approvals, rev.annotations.evaluations
+        if rev.revision == state.canary_revision and not approvals and not evaluations:
+            approvals, evaluations = state.approvals, state.evaluations
+            if state.evaluation is not None and not evaluations:
+                evaluations = (state.evaluation,)
+        role = (
+            "canary"
+            if rev.revision == state.canary_revision
+            else "stable"
+            if rev.revision == state.stable_revision
+            else ""
+        )
+        scores = [e.score for e in evaluations if e.score is not None]
         rows.append(
             HistoryRow(
                 number=rev.number,
                 revision=rev.revision,
                 role=role,
                 created=rev.created,
-                outcome=rev.annotations.get(OUTCOME, ""),
-                reason=rev.annotations.get(OUTCOME_REASON, ""),
-                approved_by=_last(gates["approvals"], "by") or "",
-                score=_score(gates["evaluations"]),
+                outcome=rev.annotations.outcome or "",
+                reason=rev.annotations.reason,
+                approved_by=next((a.by for a in reversed(approvals) if a.by), ""),
+                score=scores[-1] if scores else None,
                 image=str(
                     ((rev.body.get("data") or {}).get("spec") or {}).get("container", {}).get("image", "")
                 ),
             )
         )
     return rows
-
-
-def _gates(raw: str | None) -> dict[str, list[Any]]:
-    try:
-        parsed = json.loads(raw) if raw else {}
-    except ValueError:
-        parsed = {}
-    if not isinstance(parsed, dict):
-        parsed = {}
-    return {
-        "approvals": [a for a in parsed.get("approvals") or [] if isinstance(a, dict)],
-        "evaluations": [e for e in parsed.get("evaluations") or [] if isinstance(e, dict)],
-    }
-
-
-def _last(records: Sequence[Mapping[str, Any]], key: str) -> str | None:
-    values = [str(r[key]) for r in records if r.get(key)]
-    return values[-1] if values else None
-
-
-def _score(evaluations: Sequence[Mapping[str, Any]]) -> float | None:
-    scores = [e["score"] for e in evaluations if isinstance(e.get("score"), int | float)]
-    return float(scores[-1]) if scores else None
 
 
 def format_history(rows: Sequence[HistoryRow]) -> str:

@@ -12,8 +12,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..api.agent import AgentDeploymentSpec
+from ..api.agent import AgentDeploymentSpec, RolloutStatus
 from ..controller.history import Revision
+from ..controller.status_codec import read_status
 from ..controller.timefmt import parse_time
 from ..render import REVISION_LABEL
 from ._console import Console
@@ -73,9 +74,8 @@ def status_view(
     """Everything ``status`` shows, as JSON-ready data."""
     meta = agent.get("metadata") or {}
     spec = agent.get("spec") or {}
-    status = agent.get("status") or {}
-    stable = status.get("stableRevision")
-    canary = status.get("canaryRevision")
+    status = read_status(agent.get("status"))
+    stable, canary = status.stable_revision, status.canary_revision
     numbers = {rev.revision: rev.number for rev in history.values()}
     revisions = []
     for deployment in sorted(deployments, key=lambda d: numbers.get(_revision_of(d) or "", 0)):
@@ -93,36 +93,38 @@ def status_view(
                 "ready": int(d_status.get("readyReplicas") or 0),
             }
         )
-    rollout = status.get("rollout") or {}
+    rollout = status.rollout or RolloutStatus()
     steps = describe_steps(spec)
-    step_index = int(rollout.get("stepIndex") or 0)
+    step_index = rollout.step_index or 0
+    failure = {
+        "failedRevision": rollout.failed_revision,
+        "failureReason": rollout.failure_reason,
+        "message": rollout.message,
+        "blockedRevision": rollout.blocked_revision,
+    }
     return {
         "name": meta.get("name"),
         "namespace": meta.get("namespace"),
         "generation": meta.get("generation"),
-        "observedGeneration": status.get("observedGeneration"),
+        "observedGeneration": status.observed_generation,
         "paused": bool(spec.get("paused")),
         "suspend": bool(spec.get("suspend")),
-        "phase": status.get("phase"),
+        "phase": status.phase,
         "stableRevision": stable,
         "canaryRevision": canary,
-        "currentRevision": status.get("currentRevision"),
+        "currentRevision": status.current_revision,
         "revisionNumbers": {r: numbers[r] for r in (stable, canary) if r in numbers},
         "step": _current_step(steps, step_index) if canary else None,
-        "desiredWeight": status.get("desiredWeight"),
-        "actualWeight": status.get("actualWeight"),
+        "desiredWeight": status.desired_weight,
+        "actualWeight": status.actual_weight,
         "revisions": revisions,
-        "evaluation": rollout.get("evaluation"),
-        "approval": rollout.get("approval"),
-        "failure": {
-            k: rollout[k]
-            for k in ("failedRevision", "failureReason", "message", "blockedRevision")
-            if rollout.get(k)
-        },
-        "rollbackOverride": rollout.get("rollbackOverride"),
-        "conditions": _ordered_conditions(status.get("conditions") or []),
-        "readiness": status.get("readiness"),
-        "missingSecrets": status.get("missingSecrets") or [],
+        "evaluation": rollout.evaluation.to_wire() if rollout.evaluation else None,
+        "approval": rollout.approval.to_wire() if rollout.approval else None,
+        "failure": {k: v for k, v in failure.items() if v},
+        "rollbackOverride": rollout.rollback_override,
+        "conditions": _ordered_conditions([c.to_wire() for c in status.conditions or []]),
+        "readiness": status.readiness.to_wire() if status.readiness else None,
+        "missingSecrets": status.missing_secrets or [],
         "events": [_event(e) for e in _latest(events)],
     }
 

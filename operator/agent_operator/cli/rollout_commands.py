@@ -9,15 +9,18 @@ from status now, so a command issued against what the user saw cannot act on a l
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..controller.commands import COMMAND_PREFIX, Verb, command_annotation
-from ..controller.history import SERVED_AS_STABLE, Revision
-from ..controller.timefmt import parse_time
+from ..controller.commands import COMMAND_PREFIX, CommandError, Verb, command_annotation, decode_command
+from ..controller.history import Revision, history_entries
+from ..controller.status_codec import state_from_status
+from ..rollout import RolloutState
+from ..rollout import rollback_target as choose_rollback_target
 from ._cluster import (
     Cluster,
     CommandFailed,
@@ -45,43 +48,41 @@ class Target:
 
 
 def next_command_time(
-    now: datetime, annotations: Mapping[str, str], status: Mapping[str, Any], verb: str
+    now: datetime, annotations: Mapping[str, str], status: Mapping[str, Any], verb: Verb
 ) -> datetime:
     """``now`` at second precision, moved past the verb's previous command and the last one the
     operator handled: the operator acts once per (verb, time) and skips times it has already seen,
     so two commands within one second (or a skewed clock) must still look new."""
     moment = now.astimezone(UTC).replace(microsecond=0)
-    earlier = []
-    raw = annotations.get(COMMAND_PREFIX + verb)
-    if raw:
-        try:
-            body = json.loads(raw)
-            earlier.append(parse_time(body.get("at")) if isinstance(body, dict) else None)
-        except ValueError:
-            pass
-    handled = ((status.get("rollout") or {}).get("handledCommands") or {}).get(verb)
-    earlier.append(parse_time(handled) if isinstance(handled, str) else None)
-    latest = max((t for t in earlier if t is not None), default=None)
+    earlier = [at for v, at in state_from_status(status).handled_commands if v == verb]
+    key = COMMAND_PREFIX + verb
+    if key in annotations:
+        with contextlib.suppress(CommandError):  # a malformed earlier command sets no floor
+            earlier.append(decode_command(key, annotations[key]).at)
+    latest = max(earlier, default=None)
     if latest is not None and moment <= latest:
         moment = latest + timedelta(seconds=1)
     return moment
 
 
+def _state(agent: Mapping[str, Any]) -> RolloutState:
+    return state_from_status(agent.get("status"))
+
+
 def _canary(agent: Mapping[str, Any], verb: str) -> str:
-    status = agent.get("status") or {}
-    canary = status.get("canaryRevision")
-    if not canary:
+    state = _state(agent)
+    if not state.canary_revision:
         name = agent["metadata"]["name"]
-        stable = status.get("stableRevision")
+        stable = state.stable_revision
         where = f"revision {stable} is stable" if stable else "nothing has rolled out yet"
         raise CommandFailed(f"agentdeployment {name} has no canary to {verb}: {where}")
-    return str(canary)
+    return state.canary_revision
 
 
 def approve_target(agent: Mapping[str, Any]) -> Target:
     canary = _canary(agent, "approve")
     name = agent["metadata"]["name"]
-    index = int(((agent.get("status") or {}).get("rollout") or {}).get("stepIndex") or 0)
+    index = _state(agent).step_index
     steps = describe_steps(agent.get("spec") or {}) or []
     step = steps[index] if index < len(steps) else None
     if step is None or step.get("kind") != "approval":
@@ -97,8 +98,7 @@ def promote_target(agent: Mapping[str, Any], full: bool) -> Target:
     how = "to 100%, skipping every remaining step" if full else "past its current step"
     # The step too: a promote issued at one step must not skip the next one (an evaluation, say)
     # if the rollout moved on before the operator read the command.
-    index = int(((agent.get("status") or {}).get("rollout") or {}).get("stepIndex") or 0)
-    return Target(f"revision {canary} {how}", revision=canary, step=index, full=full)
+    return Target(f"revision {canary} {how}", revision=canary, step=_state(agent).step_index, full=full)
 
 
 def abort_target(agent: Mapping[str, Any]) -> Target:
@@ -107,14 +107,11 @@ def abort_target(agent: Mapping[str, Any]) -> Target:
 
 
 def retry_target(agent: Mapping[str, Any]) -> Target:
-    status = agent.get("status") or {}
-    rollout = status.get("rollout") or {}
-    failed = rollout.get("failedRevision")
-    if failed:
-        return Target(f"failed revision {failed} from step 1", revision=str(failed))
-    if status.get("canaryRevision") and rollout.get("failureReason"):
-        canary = str(status["canaryRevision"])
-        return Target(f"frozen canary {canary} from step 1", revision=canary)
+    state = _state(agent)
+    if state.failed_revision:
+        return Target(f"failed revision {state.failed_revision} from step 1", revision=state.failed_revision)
+    if state.canary_revision and state.failure_reason:
+        return Target(f"frozen canary {state.canary_revision} from step 1", revision=state.canary_revision)
     raise CommandFailed(
         f"agentdeployment {agent['metadata']['name']}: nothing has failed, so there is nothing to retry"
     )
@@ -123,41 +120,32 @@ def retry_target(agent: Mapping[str, Any]) -> Target:
 def rollback_target(
     agent: Mapping[str, Any], history: Mapping[str, Revision], to_revision: int | None
 ) -> Target:
-    """The revision a rollback restores: ``to_revision`` if given, else the newest revision before
-    the stable one that served as stable (the operator's own default, made explicit so the
-    operator restores exactly the revision named here)."""
+    """What a rollback will restore. With ``to_revision`` the command names it; without, the
+    command names nothing and the operator chooses (:func:`agent_operator.rollout.rollback_target`,
+    the one place that choice is made): this only shows which revision that is today."""
     name = agent["metadata"]["name"]
     if not history:
         raise CommandFailed(f"agentdeployment {name} has no revision history to roll back to")
-    if to_revision is not None:
-        chosen = next((r for r in history.values() if r.number == to_revision), None)
-        if chosen is None:
-            known = ", ".join(str(r.number) for r in sorted(history.values(), key=lambda r: r.number))
+    entries = history_entries(history)
+    target = choose_rollback_target(entries, _state(agent).stable_revision, to_revision)
+    if isinstance(target, str):
+        if to_revision is not None:
+            known = ", ".join(str(e.number) for e in entries)
             raise CommandFailed(
                 f"agentdeployment {name}: no revision {to_revision} in history (numbers: {known})"
             )
-    else:
-        stable = (agent.get("status") or {}).get("stableRevision")
-        before = history[stable].number if isinstance(stable, str) and stable in history else None
-        candidates = [
-            r
-            for r in history.values()
-            if r.annotations.get(SERVED_AS_STABLE) == "true"
-            and r.revision != stable
-            and (before is None or r.number < before)
-        ]
-        if not candidates:
-            raise CommandFailed(
-                f"agentdeployment {name}: no earlier revision served as stable; pick one with --to-revision N"
-                " (see agentctl history)"
-            )
-        chosen = max(candidates, key=lambda r: r.number)
+        raise CommandFailed(
+            f"agentdeployment {name}: {target}; pick one with --to-revision N (see agentctl history)"
+        )
+    chosen = history[target.revision]
     image = ((chosen.body.get("data") or {}).get("spec") or {}).get("container", {}).get("image", "?")
-    return Target(
-        f"revision {chosen.number} ({chosen.revision}, image {image}) at 100% in one step, no analysis",
-        to_revision=chosen.number,
-        extra={"revision": chosen.revision},
-    )
+    what = f"revision {chosen.number} ({chosen.revision}, image {image}) at 100% in one step, no analysis"
+    if to_revision is None:
+        return Target(
+            f"{what} (the operator's choice: the newest earlier revision that served as stable)",
+            extra={"revision": chosen.revision, "expectedRevision": chosen.number},
+        )
+    return Target(what, to_revision=chosen.number, extra={"revision": chosen.revision})
 
 
 def identity(cluster: Cluster) -> tuple[str, str]:
@@ -234,7 +222,8 @@ def _configure_rollback(parser: argparse.ArgumentParser) -> None:
         "--to-revision",
         type=int,
         metavar="N",
-        help="history number to restore (default: the previous stable)",
+        help="history number to restore (default: none is sent and the operator restores the newest"
+        " earlier revision that served as stable)",
     )
 
 
@@ -292,10 +281,12 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         name="rollback",
         summary="emergency: put an earlier revision at 100%% now, no steps, no analysis",
-        description="Roll back to revision N of history (default: the previous revision that served as\n"
-        "stable), image and runtime config together, at full replicas in one reconcile: no steps, no\n"
-        "evaluation. The spec is not changed, so GitOps tools stay in sync; the operator records the\n"
-        "override in status and keeps it while the spec still asks for the revision rolled back from.\n"
+        description="Roll back to revision N of history, image and runtime config together, at full\n"
+        "replicas in one reconcile: no steps, no evaluation. Without --to-revision the command names no\n"
+        "revision and the operator picks the newest earlier revision that served as stable, exactly as\n"
+        "for the Argo CD rollback action; agentctl shows which one that is now.\n"
+        "The spec is not changed, so GitOps tools stay in sync; the operator records the override in\n"
+        "status and keeps it while the spec still asks for the revision rolled back from.\n"
         "Revert the change in Git to make it permanent.\n\n"
         + _RECORDED.format(verb="rollback")
         + _EXIT_CODES,

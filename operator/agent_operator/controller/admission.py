@@ -19,7 +19,6 @@ It only stamps the identity of whoever wrote a command annotation.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -29,7 +28,7 @@ from pydantic import ValidationError
 from ..api import GROUP, AgentDeployment, ReadinessPolicy, format_validation_error
 from ..policy import CheckResult, PolicyError, ReadinessReport, evaluate, load_policy, select_policy
 from ..render import ClusterCapabilities
-from .commands import COMMAND_PREFIX
+from .commands import COMMAND_PREFIX, restamp
 
 WebhookKind = Literal["validate", "mutate"]
 
@@ -276,11 +275,7 @@ def stamp_command_identity(
     for key, raw in sorted(new_annotations.items()):
         if not key.startswith(COMMAND_PREFIX) or old_annotations.get(key) == raw:
             continue
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            continue
-        if not isinstance(body, dict) or body.get("by") == username:
-            continue
-        stamped[key] = json.dumps({**body, "by": username}, sort_keys=True, separators=(",", ":"))
+        rewritten = restamp(key, raw, username)
+        if rewritten is not None:
+            stamped[key] = rewritten
     return stamped

@@ -1,23 +1,55 @@
-"""Human commands (approve, promote, abort, retry, rollback) carried by annotations.
+"""The one reader and writer of command annotations (approve, promote, abort, retry, rollback).
 
-agentctl writes one annotation per verb, ``agentoperator.dev/command.<verb>``, holding a small
-JSON document with the time it was issued. Keeping commands in the object, not in a request to
-the operator, means they survive operator restarts and show up in `kubectl get -o yaml`.
+agentctl (and the Argo CD actions) write one annotation per verb, ``agentoperator.dev/command.<verb>``,
+holding a small JSON document with the time it was issued. Keeping commands in the object, not in a
+request to the operator, means they survive operator restarts and show up in `kubectl get -o yaml`.
+Fields this version does not know (written by a newer agentctl) are kept in ``Command.unknown`` and
+written back unchanged.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
-from typing import Any, Literal, cast, get_args
+from typing import Any, Final
 
-from ..rollout.types import Command
+from ..render import COMMAND_PREFIX
+from ..rollout.types import VERBS, Command, Verb
 from .timefmt import format_time, parse_time
 
-COMMAND_PREFIX = "agentoperator.dev/command."
-Verb = Literal["approve", "promote", "abort", "retry", "rollback"]
-VERBS: tuple[str, ...] = get_args(Verb)
+__all__ = [
+    "COMMAND_PREFIX",
+    "VERBS",
+    "CommandError",
+    "Verb",
+    "command_annotation",
+    "decode_command",
+    "encode_command",
+    "parse_commands",
+    "restamp",
+]
+
+_KNOWN: Final = ("at", "by", "revision", "step", "full", "toRevision")
+
+
+class CommandError(ValueError):
+    """A command annotation that cannot be acted on; the message says why."""
+
+
+def encode_command(command: Command) -> dict[str, str]:
+    """The annotation carrying ``command``."""
+    body: dict[str, Any] = {**command.unknown, "at": format_time(command.at), "by": command.by}
+    if command.revision:
+        body["revision"] = command.revision
+    if command.step is not None:
+        body["step"] = command.step
+    if command.full:
+        body["full"] = True
+    if command.to_revision is not None:
+        body["toRevision"] = command.to_revision
+    return {COMMAND_PREFIX + command.verb: json.dumps(body, sort_keys=True, separators=(",", ":"))}
 
 
 def command_annotation(
@@ -31,16 +63,55 @@ def command_annotation(
     to_revision: int | None = None,
 ) -> dict[str, str]:
     """The annotation agentctl sets for a command."""
-    body: dict[str, Any] = {"at": format_time(at), "by": by}
-    if revision:
-        body["revision"] = revision
-    if step is not None:
-        body["step"] = step
-    if full:
-        body["full"] = True
-    if to_revision is not None:
-        body["toRevision"] = to_revision
-    return {COMMAND_PREFIX + verb: json.dumps(body, sort_keys=True, separators=(",", ":"))}
+    return encode_command(Command(verb, at, by, revision or None, step, full, to_revision))
+
+
+def _verb(key: str) -> Verb:
+    verb = key[len(COMMAND_PREFIX) :]
+    for known in VERBS:
+        if verb == known:
+            return known
+    raise CommandError(f"annotation {key}: unknown command; known: {', '.join(VERBS)}")
+
+
+def _optional_int(body: Mapping[str, Any], field: str) -> int | None:
+    value = body.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CommandError(f"'{field}' must be a whole number, not {json.dumps(value)}")
+    return value
+
+
+def decode_command(key: str, raw: str) -> Command:
+    """The command in annotation ``key``; :class:`CommandError` says why it cannot be read."""
+    verb = _verb(key)
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise CommandError(f"annotation {key}: ignored, not JSON") from None
+    try:
+        if not isinstance(body, dict):
+            raise CommandError("not an object")
+        at = parse_time(body.get("at")) if isinstance(body.get("at"), str) else None
+        if at is None:
+            raise CommandError("'at' is missing or not an RFC 3339 time")
+        revision = body.get("revision")
+        if revision is not None and not isinstance(revision, str):
+            raise CommandError(f"'revision' must be a string, not {json.dumps(revision)}")
+        by = body.get("by")
+        return Command(
+            verb=verb,
+            at=at,
+            by=by if isinstance(by, str) else "",
+            revision=revision or None,
+            step=_optional_int(body, "step"),
+            full=body.get("full") is True,
+            to_revision=_optional_int(body, "toRevision"),
+            unknown={k: v for k, v in body.items() if k not in _KNOWN},
+        )
+    except CommandError as exc:
+        raise CommandError(f"annotation {key}: ignored, {exc}") from None
 
 
 def parse_commands(annotations: Mapping[str, str] | None) -> tuple[tuple[Command, ...], list[str]]:
@@ -50,30 +121,20 @@ def parse_commands(annotations: Mapping[str, str] | None) -> tuple[tuple[Command
     for key, raw in sorted((annotations or {}).items()):
         if not key.startswith(COMMAND_PREFIX):
             continue
-        verb = key[len(COMMAND_PREFIX) :]
-        if verb not in VERBS:
-            problems.append(f"annotation {key}: unknown command; known: {', '.join(VERBS)}")
-            continue
         try:
-            body = json.loads(raw)
-            if not isinstance(body, dict):
-                raise ValueError("not an object")
-            at = parse_time(body.get("at"))
-            if at is None:
-                raise ValueError("'at' is missing or not an RFC 3339 time")
-            to_revision = body.get("toRevision")
-            step = body.get("step")
-            commands.append(
-                Command(
-                    verb=cast(Verb, verb),
-                    at=at,
-                    by=str(body.get("by") or ""),
-                    revision=body.get("revision"),
-                    step=int(step) if step is not None else None,
-                    full=bool(body.get("full", False)),
-                    to_revision=int(to_revision) if to_revision is not None else None,
-                )
-            )
-        except (ValueError, TypeError) as exc:
-            problems.append(f"annotation {key}: ignored, {exc}")
+            commands.append(decode_command(key, raw))
+        except CommandError as exc:
+            problems.append(str(exc))
     return tuple(commands), problems
+
+
+def restamp(key: str, raw: str, username: str) -> str | None:
+    """The annotation with ``by`` replaced by ``username``, or None when it is malformed (left for
+    the operator to report) or already names ``username``."""
+    try:
+        command = decode_command(key, raw)
+    except CommandError:
+        return None
+    if command.by == username:
+        return None
+    return encode_command(replace(command, by=username))[key]

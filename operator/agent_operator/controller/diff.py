@@ -16,7 +16,9 @@ from typing import Any
 
 from kubernetes.utils import parse_quantity
 
-APPLIED_HASH = "agentoperator.dev/applied-hash"
+from ..render import APPLIED_HASH
+
+__all__ = ["APPLIED_HASH", "content_hash", "is_subset", "needs_apply", "with_applied_hash"]
 
 
 def content_hash(obj: Mapping[str, Any]) -> str:

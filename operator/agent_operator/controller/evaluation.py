@@ -12,6 +12,7 @@ from typing import Any, Final
 from ..api.agent import AgentDeployment
 from ..render import (
     EVALUATION_ROLE,
+    EVALUATION_STEP_LABEL,
     REVISION_LABEL,
     ROLE_LABEL,
     hardened_container_security_context,
@@ -22,7 +23,6 @@ from ..render import (
 from ..rollout.types import EvaluationObservation
 from .timefmt import format_time
 
-EVALUATION_STEP_LABEL: Final = "agentoperator.dev/evaluation-step"
 FINISHED_JOB_TTL_SECONDS: Final = 7 * 24 * 3600
 """Finished evaluation Jobs (and their logs) stay a week for debugging, then the TTL controller
 removes them; the result itself is kept in status and history."""

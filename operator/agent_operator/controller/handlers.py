@@ -16,28 +16,20 @@ import kopf
 import kubernetes
 
 from ..api import GROUP, VERSION
+from ..kube.kinds import WATCHED_KINDS
+from ..render import AGENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL, PREFIX
 from .reconciler import Reconciler
 
 _log = logging.getLogger(__name__)
 
-PREFIX = "agentoperator.dev"
-AGENT_LABEL = "agentoperator.dev/agent"
-MANAGED = {"app.kubernetes.io/managed-by": "agent-operator"}
-MANAGED_SELECTOR = "app.kubernetes.io/managed-by=agent-operator"
+MANAGED = {MANAGED_BY_LABEL: MANAGED_BY}
+MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY}"
 CHILD_EVENT_DELAY_SECONDS = 0.2
 STUCK_RECONCILE_SECONDS = 900.0
 """Longer than any reconcile can take with every API call timing out and retried (about 20 calls
 of at most 30 s each, a few retries): past this, the process is wedged and a restart helps."""
-CHILD_RESOURCES = (
-    ("apps", "v1", "deployments"),
-    ("apps", "v1", "replicasets"),
-    ("", "v1", "services"),
-    ("", "v1", "configmaps"),
-    ("", "v1", "serviceaccounts"),
-    ("networking.k8s.io", "v1", "networkpolicies"),
-    ("policy", "v1", "poddisruptionbudgets"),
-    ("batch", "v1", "jobs"),
-)
+CHILD_RESOURCES = tuple((k.group, k.version, k.plural) for k in WATCHED_KINDS)
+"""(group, version, plural) of every watched child kind (kube.kinds.CHILDREN)."""
 
 
 def configure_settings(settings: kopf.OperatorSettings, *, peering: str | None, priority: int) -> None:

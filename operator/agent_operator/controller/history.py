@@ -1,16 +1,14 @@
 """Revision history as ControllerRevisions: one per revision that ever rolled out.
 
 Each holds the full spec the revision was rendered from, so any revision can be rendered again
-(image *and* runtime config) for a rollback, plus its outcome and gate results in annotations.
-``data`` of a ControllerRevision is immutable; annotations are not, which is why outcomes live
-there.
+(image *and* runtime config) for a rollback, plus its outcome and gate results in annotations
+(read and written only through :mod:`.history_codec`).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,17 +16,9 @@ from pydantic import ValidationError
 
 from ..api.agent import AgentDeployment, AgentDeploymentSpec
 from ..render import REVISION_LABEL, object_meta, revision_labels
-from ..rollout.types import HistoryEntry, HistoryUpdate
-from .rollout_codec import approval_to_wire, evaluation_to_wire
-from .timefmt import format_time
-
-OUTCOME = "agentoperator.dev/outcome"
-OUTCOME_REASON = "agentoperator.dev/outcome-reason"
-OUTCOME_AT = "agentoperator.dev/outcome-at"
-SERVED_AS_STABLE = "agentoperator.dev/served-as-stable"
-GATES = "agentoperator.dev/gates"
-"""JSON: {"approvals": [...], "evaluations": [...]} of the revision's canary."""
-HISTORY_ANNOTATIONS = (OUTCOME, OUTCOME_REASON, OUTCOME_AT, SERVED_AS_STABLE, GATES)
+from ..rollout.types import HistoryEntry, HistoryUpdate, RolloutPlan
+from .diff import with_applied_hash
+from .history_codec import HistoryAnnotations, history_annotations, parse_history_annotations
 
 
 @dataclass(frozen=True)
@@ -39,9 +29,12 @@ class Revision:
     number: int
     spec: AgentDeploymentSpec | None
     """None when the snapshot no longer parses (written by an incompatible version)."""
-    annotations: dict[str, str]
+    annotations: HistoryAnnotations
     created: str
     body: dict[str, Any]
+
+    def entry(self) -> HistoryEntry:
+        return HistoryEntry(self.revision, self.number, served_as_stable=self.annotations.served_as_stable)
 
 
 def history_name(agent_name: str, revision: str) -> str:
@@ -66,7 +59,7 @@ def parse_history(objects: Iterable[Mapping[str, Any]]) -> dict[str, Revision]:
             revision=rev,
             number=int(obj.get("revision", 0)),
             spec=spec,
-            annotations=dict(meta.get("annotations") or {}),
+            annotations=parse_history_annotations(meta.get("annotations")),
             created=str(meta.get("creationTimestamp", "")),
             body=dict(obj),
         )
@@ -74,9 +67,8 @@ def parse_history(objects: Iterable[Mapping[str, Any]]) -> dict[str, Revision]:
 
 
 def history_entries(history: Mapping[str, Revision]) -> tuple[HistoryEntry, ...]:
-    return tuple(
-        sorted((HistoryEntry(r.revision, r.number) for r in history.values()), key=lambda e: e.number)
-    )
+    """What the rollout machine sees of history, oldest first."""
+    return tuple(sorted((r.entry() for r in history.values()), key=lambda e: e.number))
 
 
 def new_revision(agent: AgentDeployment, revision: str, number: int) -> dict[str, Any]:
@@ -98,19 +90,42 @@ def with_outcome(entry: Revision, update: HistoryUpdate, now: datetime) -> dict[
     body.setdefault("apiVersion", "apps/v1")
     body.setdefault("kind", "ControllerRevision")
     meta = entry.body["metadata"]
-    annotations = {k: v for k, v in entry.annotations.items() if k in HISTORY_ANNOTATIONS}
-    annotations.update({OUTCOME: update.outcome, OUTCOME_REASON: update.reason, OUTCOME_AT: format_time(now)})
-    if update.outcome == "Promoted":
-        annotations[SERVED_AS_STABLE] = "true"
+    recorded = replace(
+        entry.annotations,
+        outcome=update.outcome,
+        reason=update.reason,
+        at=now,
+        served_as_stable=entry.annotations.served_as_stable or update.outcome == "Promoted",
+    )
     if update.approvals or update.evaluations:
-        gates = {
-            "approvals": [approval_to_wire(a) for a in update.approvals],
-            "evaluations": [evaluation_to_wire(e) for e in update.evaluations],
-        }
-        annotations[GATES] = json.dumps(gates, sort_keys=True, separators=(",", ":"))
+        recorded = replace(recorded, approvals=update.approvals, evaluations=update.evaluations)
     keep = {k: meta[k] for k in ("name", "namespace", "labels", "ownerReferences") if k in meta}
-    body["metadata"] = {**keep, "annotations": annotations}
+    body["metadata"] = {**keep, "annotations": history_annotations(recorded)}
     return body
+
+
+def history_writes(
+    agent: AgentDeployment, history: Mapping[str, Revision], rollout: RolloutPlan, now: datetime
+) -> list[dict[str, Any]]:
+    """ControllerRevisions to create (a revision that starts rolling out) or to annotate with an
+    outcome; written before anything runs the revision, so its snapshot always exists."""
+    writes: list[dict[str, Any]] = []
+    entries = dict(history)
+    rec = rollout.record_revision
+    if rec is not None and rec not in history:
+        # A revision recorded and given its outcome in the same plan (the first deploy is
+        # Promoted at once): the outcome goes into the record it is created with.
+        number = max((h.number for h in history.values()), default=0) + 1
+        body = new_revision(agent, rec, number)
+        entries[rec] = Revision(rec, number, agent.spec, HistoryAnnotations(), "", body)
+        if not any(u.revision == rec for u in rollout.history):
+            writes.append(with_applied_hash(body))
+    for update in rollout.history:
+        entry = entries.get(update.revision)
+        if entry is None or entry.annotations.outcome == update.outcome:
+            continue
+        writes.append(with_applied_hash(with_outcome(entry, update, now)))
+    return writes
 
 
 def to_prune(history: Mapping[str, Revision], limit: int, keep: Iterable[str | None]) -> list[Revision]:

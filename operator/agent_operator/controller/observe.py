@@ -17,14 +17,14 @@ from ..kube.kinds import (
     CONTROLLER_REVISION,
     JOB,
     NAMESPACE,
+    OPTIONAL_KINDS,
     POD,
-    PROMETHEUS_RULE,
     SECRET,
     SERVICE_MONITOR,
     Kind,
 )
 from ..policy import PolicyError, load_policy
-from ..render import ClusterCapabilities
+from ..render import AGENT_LABEL, EVALUATION_ROLE, ROLE_LABEL, ClusterCapabilities
 from .plan import Observation
 from .secrets import required_secrets
 
@@ -57,13 +57,7 @@ class CapabilityCache:
 
 def _optional(kind: Kind, caps: ClusterCapabilities) -> bool:
     """Kinds whose API may be absent: listing them is skipped when it is."""
-    if kind is CILIUM_NETWORK_POLICY:
-        return not caps.cilium
-    if kind is SERVICE_MONITOR:
-        return not caps.service_monitor
-    if kind is PROMETHEUS_RULE:
-        return not caps.prometheus_rule
-    return False
+    return kind in OPTIONAL_KINDS and not caps.serves(kind.group, kind.kind)
 
 
 def _owned_by(obj: dict[str, Any], uid: str) -> bool:
@@ -109,7 +103,7 @@ def observe(
         # collects 403s from the apiserver.
         return None
     uid = agent["metadata"]["uid"]
-    selector = f"agentoperator.dev/agent={name}"
+    selector = f"{AGENT_LABEL}={name}"
     children: list[dict[str, Any]] = []
     for kind in CHILD_KINDS:
         if _optional(kind, caps):
@@ -118,7 +112,7 @@ def observe(
     history = [o for o in kube.list_objects(CONTROLLER_REVISION, namespace, selector) if _owned_by(o, uid)]
     jobs = [
         o
-        for o in kube.list_objects(JOB, namespace, f"{selector},agentoperator.dev/role=evaluation")
+        for o in kube.list_objects(JOB, namespace, f"{selector},{ROLE_LABEL}={EVALUATION_ROLE}")
         if _owned_by(o, uid)
     ]
     pods = kube.list_objects(POD, namespace, selector)

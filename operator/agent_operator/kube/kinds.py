@@ -18,6 +18,10 @@ class Kind:
     def group(self) -> str:
         return self.api_version.rpartition("/")[0]
 
+    @property
+    def version(self) -> str:
+        return self.api_version.rpartition("/")[2]
+
     def collection_path(self, namespace: str | None) -> str:
         base = "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
         if self.namespaced:
@@ -40,6 +44,7 @@ SERVICE_ACCOUNT = Kind("v1", "ServiceAccount", "serviceaccounts")
 CONFIG_MAP = Kind("v1", "ConfigMap", "configmaps")
 SERVICE = Kind("v1", "Service", "services")
 DEPLOYMENT = Kind("apps/v1", "Deployment", "deployments")
+REPLICA_SET = Kind("apps/v1", "ReplicaSet", "replicasets")
 CONTROLLER_REVISION = Kind("apps/v1", "ControllerRevision", "controllerrevisions")
 JOB = Kind("batch/v1", "Job", "jobs")
 NETWORK_POLICY = Kind("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies")
@@ -52,19 +57,42 @@ CUSTOM_RESOURCE_DEFINITION = Kind(
     "apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", False
 )
 
-# Kinds the operator creates for an agent, in the order they are applied (dependencies first)
-# and listed when looking for children to prune.
-CHILD_KINDS: tuple[Kind, ...] = (
-    SERVICE_ACCOUNT,
-    CONFIG_MAP,
-    DEPLOYMENT,
-    SERVICE,
-    NETWORK_POLICY,
-    POD_DISRUPTION_BUDGET,
-    CILIUM_NETWORK_POLICY,
-    SERVICE_MONITOR,
-    PROMETHEUS_RULE,
+
+@dataclass(frozen=True)
+class Child:
+    """A kind of object that belongs to an agent."""
+
+    kind: Kind
+    watched: bool
+    """A change to one (status, a human edit, a deletion) wakes its agent's reconcile."""
+    optional: bool = False
+    """Its API comes with an add-on (Cilium, Prometheus Operator) and may be absent: it is listed
+    only when the cluster serves it, and not watched."""
+    rendered: bool = True
+    """The renderer emits it: listed on every reconcile and pruned when no longer wanted. The others
+    are made by someone else for the agent (ReplicaSets by Deployments; evaluation Jobs are created
+    once, not applied)."""
+
+
+# The one list of an agent's child kinds, rendered ones in the renderer's apply order (dependencies
+# first: render.APPLY_ORDER, checked by a test).
+CHILDREN: tuple[Child, ...] = (
+    Child(SERVICE_ACCOUNT, watched=True),
+    Child(NETWORK_POLICY, watched=True),
+    Child(CILIUM_NETWORK_POLICY, watched=False, optional=True),
+    Child(CONFIG_MAP, watched=True),
+    Child(DEPLOYMENT, watched=True),
+    Child(SERVICE, watched=True),
+    Child(POD_DISRUPTION_BUDGET, watched=True),
+    Child(SERVICE_MONITOR, watched=False, optional=True),
+    Child(PROMETHEUS_RULE, watched=False, optional=True),
+    Child(REPLICA_SET, watched=True, rendered=False),
+    Child(JOB, watched=True, rendered=False),
 )
+CHILD_KINDS: tuple[Kind, ...] = tuple(c.kind for c in CHILDREN if c.rendered)
+"""Kinds the renderer emits for an agent, listed when looking for children to prune."""
+WATCHED_KINDS: tuple[Kind, ...] = tuple(c.kind for c in CHILDREN if c.watched)
+OPTIONAL_KINDS: tuple[Kind, ...] = tuple(c.kind for c in CHILDREN if c.optional)
 
 _BY_KEY = {
     (k.api_version, k.kind): k

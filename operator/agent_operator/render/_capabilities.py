@@ -22,6 +22,15 @@ class ClusterCapabilities:
     prometheus_rule: bool = False
     """The Prometheus Operator's PrometheusRule exists."""
 
+    def serves(self, group: str, kind: str) -> bool:
+        """Whether the cluster serves this optional (API group, kind)."""
+        present = {
+            CILIUM_NETWORK_POLICY: self.cilium,
+            SERVICE_MONITOR: self.service_monitor,
+            PROMETHEUS_RULE: self.prometheus_rule,
+        }
+        return present.get((group, kind), False)
+
     @classmethod
     def from_api_groups(cls, group_kinds: Iterable[tuple[str, str]]) -> ClusterCapabilities:
         """Capabilities from the (API group, kind) pairs API discovery reports."""

@@ -9,14 +9,32 @@ from ..api import API_VERSION, AgentDeployment
 AGENT_CONTAINER: Final = "agent"
 """Name of the agent's main container; the policy engine finds it by this name."""
 
-AGENT_LABEL: Final = "agentoperator.dev/agent"
-REVISION_LABEL: Final = "agentoperator.dev/revision"
-ROLE_LABEL: Final = "agentoperator.dev/role"
+# The one set of label and annotation keys the operator reads or writes. Which module parses the
+# value of each stored key is noted beside it: nothing else reads or writes those keys.
+PREFIX: Final = "agentoperator.dev"
+AGENT_LABEL: Final = f"{PREFIX}/agent"
+REVISION_LABEL: Final = f"{PREFIX}/revision"
+ROLE_LABEL: Final = f"{PREFIX}/role"
 """Marks pods that carry the agent's labels but are not the agent (its evaluation Jobs)."""
 EVALUATION_ROLE: Final = "evaluation"
-SERVICE_ROLE_LABEL: Final = "agentoperator.dev/service"
+EVALUATION_STEP_LABEL: Final = f"{PREFIX}/evaluation-step"
+SERVICE_ROLE_LABEL: Final = f"{PREFIX}/service"
 """Tells the Services of one agent apart (all, stable, canary, revision) so that a ServiceMonitor
 can pick exactly one Service per pod and no pod is scraped twice."""
+MANAGED_BY_LABEL: Final = "app.kubernetes.io/managed-by"
+MANAGED_BY: Final = "agent-operator"
+
+APPLIED_HASH: Final = f"{PREFIX}/applied-hash"
+"""Hash of what the operator last applied to an object (controller.diff)."""
+COMMAND_PREFIX: Final = f"{PREFIX}/command."
+"""Command annotations on the AgentDeployment, one per verb (controller.commands)."""
+OUTCOME: Final = f"{PREFIX}/outcome"
+OUTCOME_REASON: Final = f"{PREFIX}/outcome-reason"
+OUTCOME_AT: Final = f"{PREFIX}/outcome-at"
+SERVED_AS_STABLE: Final = f"{PREFIX}/served-as-stable"
+GATES: Final = f"{PREFIX}/gates"
+"""ControllerRevision annotations; GATES holds {"approvals": [...], "evaluations": [...]} of the
+revision's canary as JSON (controller.history_codec)."""
 
 
 def agent_labels(agent: AgentDeployment) -> dict[str, str]:
@@ -26,7 +44,7 @@ def agent_labels(agent: AgentDeployment) -> dict[str, str]:
         "app.kubernetes.io/name": name,
         "app.kubernetes.io/instance": name,
         "app.kubernetes.io/component": "agent",
-        "app.kubernetes.io/managed-by": "agent-operator",
+        MANAGED_BY_LABEL: MANAGED_BY,
         AGENT_LABEL: name,
     }
 

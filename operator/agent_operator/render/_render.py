@@ -31,7 +31,7 @@ def render(agent: AgentDeployment, capabilities: ClusterCapabilities | None = No
     revision = revision_hash(agent)
     replicas = 0 if agent.spec.suspend else agent.spec.replicas
     objects = render_shared(agent, revision, None, capabilities or ClusterCapabilities()) + render_revision(
-        agent, replicas
+        agent, revision, replicas
     )
     # sorted() is stable, so objects of one kind keep their order: the shared Services first.
     return sorted(objects, key=lambda o: APPLY_ORDER.index(o["kind"]))

@@ -7,7 +7,6 @@ from typing import Any, Final
 from ..api import AgentDeployment
 from ._meta import SERVICE_ROLE_LABEL, object_meta, revision_labels, revision_name, revision_selector
 from ._pod import pod_template
-from ._revision_hash import revision_hash
 from ._runtime_config import runtime_config_map
 
 # History lives in the AgentDeployment's ControllerRevisions; a revision's Deployment only ever
@@ -56,12 +55,16 @@ def deployment(agent: AgentDeployment, revision: str, replicas: int) -> dict[str
     }
 
 
-def render_revision(agent: AgentDeployment, replicas: int) -> list[dict[str, Any]]:
-    """The revision the spec describes, scaled to `replicas`: its immutable runtime ConfigMap, its
-    Deployment `<name>-<rev>` and, when the container has ports, its Service `<name>-<rev>`."""
+def render_revision(agent: AgentDeployment, revision: str, replicas: int) -> list[dict[str, Any]]:
+    """Revision ``revision`` of the spec, scaled to `replicas`: its immutable runtime ConfigMap, its
+    Deployment `<name>-<rev>` and, when the container has ports, its Service `<name>-<rev>`.
+
+    The caller names the revision (:func:`revision_hash` of the spec when it was first rolled out)
+    and this never recomputes it: a revision rendered again from its stored snapshot keeps the name
+    its live objects have, even if an upgrade changed how revisions are hashed.
+    """
     if replicas < 0:
         raise ValueError(f"replicas must not be negative, got {replicas}")
-    revision = revision_hash(agent)
     objects = [runtime_config_map(agent, revision), deployment(agent, revision, replicas)]
     if agent.spec.container.ports:
         objects.append(

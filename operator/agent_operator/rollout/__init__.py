@@ -4,10 +4,12 @@ The controller gathers a :class:`RolloutInput`, calls :func:`plan_rollout` and a
 returned :class:`RolloutPlan`; nothing here talks to Kubernetes.
 """
 
+from ._commands import rollback_target
 from ._machine import plan_rollout
 from ._progress import CRASH_LOOP_RESTARTS
 from ._replicas import actual_weight, canary_split, resolve_bounds, step_toward
 from .types import (
+    VERBS,
     Approval,
     Command,
     EvaluationObservation,
@@ -19,10 +21,12 @@ from .types import (
     RolloutInput,
     RolloutPlan,
     RolloutState,
+    Verb,
 )
 
 __all__ = [
     "CRASH_LOOP_RESTARTS",
+    "VERBS",
     "Approval",
     "Command",
     "EvaluationObservation",
@@ -34,9 +38,11 @@ __all__ = [
     "RolloutInput",
     "RolloutPlan",
     "RolloutState",
+    "Verb",
     "actual_weight",
     "canary_split",
     "plan_rollout",
     "resolve_bounds",
+    "rollback_target",
     "step_toward",
 ]

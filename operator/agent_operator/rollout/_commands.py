@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from ._decision import Decision, fail_canary
@@ -120,20 +120,25 @@ def _retry(d: Decision, command: Command, steps: tuple[Step, ...]) -> None:
         _ignore(d, command, "nothing has failed")
 
 
-def _rollback_target(d: Decision, command: Command) -> HistoryEntry | str:
-    """The history entry to roll back to, or why there is none."""
-    history = d.inp.history
-    if command.to_revision is not None:
-        for entry in history:
-            if entry.number == command.to_revision:
+def rollback_target(
+    history: Iterable[HistoryEntry], stable: str | None, to_revision: int | None = None
+) -> HistoryEntry | str:
+    """The history entry a rollback restores, or why there is none: revision number ``to_revision``
+    if given, else the newest revision before the stable one that served as stable.
+
+    The one place this choice is made: the operator acts on it, ``agentctl rollback`` only shows it.
+    """
+    entries = tuple(history)
+    if to_revision is not None:
+        for entry in entries:
+            if entry.number == to_revision:
                 return entry
-        return f"revision {command.to_revision} is not in history"
-    stable = d.state.stable_revision
-    stable_numbers = [e.number for e in history if e.revision == stable]
+        return f"revision {to_revision} is not in history"
+    stable_numbers = [e.number for e in entries if e.revision == stable]
     before = max(stable_numbers) if stable_numbers else None
     candidates = [
         e
-        for e in history
+        for e in entries
         if e.served_as_stable and e.revision != stable and (before is None or e.number < before)
     ]
     if not candidates:
@@ -142,7 +147,7 @@ def _rollback_target(d: Decision, command: Command) -> HistoryEntry | str:
 
 
 def _rollback(d: Decision, command: Command, steps: tuple[Step, ...]) -> None:
-    target = _rollback_target(d, command)
+    target = rollback_target(d.inp.history, d.state.stable_revision, command.to_revision)
     if isinstance(target, str):
         _ignore(d, command, target)
         return

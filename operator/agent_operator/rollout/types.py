@@ -9,14 +9,18 @@ a pause timer keeps counting from its original start.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Final, Literal, get_args
 
 from ..api.agent import Evaluation, Rollout
 
 EvaluationResult = Literal["Running", "Passed", "Failed", "TimedOut"]
 RevisionOutcome = Literal["Promoted", "Aborted", "RolledBack", "Superseded"]
+Verb = Literal["approve", "promote", "abort", "retry", "rollback"]
+"""The human commands, each carried by its own annotation."""
+VERBS: Final[tuple[Verb, ...]] = get_args(Verb)
 RolloutPhase = Literal["Pending", "Progressing", "Available", "Degraded", "Paused", "Suspended", "Blocked"]
 
 
@@ -75,7 +79,7 @@ class Command:
     """A human command, read from an annotation agentctl sets. ``at`` identifies it so that
     each command is acted on once, across restarts."""
 
-    verb: Literal["approve", "promote", "abort", "retry", "rollback"]
+    verb: Verb
     at: datetime
     by: str = ""
     revision: str | None = None
@@ -85,7 +89,10 @@ class Command:
     full: bool = False
     """promote --full: skip every remaining step."""
     to_revision: int | None = None
-    """rollback --to-revision N: history number; None means the previous revision."""
+    """rollback --to-revision N: history number; None leaves the choice to the operator (the newest
+    earlier revision that served as stable)."""
+    unknown: Mapping[str, Any] = field(default_factory=dict)
+    """Fields of the annotation this version does not know, kept so a rewrite loses nothing."""
 
 
 @dataclass(frozen=True)

@@ -244,7 +244,7 @@ def test_bad_objects_surface_as_conditions_and_do_not_affect_other_agents(
 
     status = wait_for(stalled, "broken agent Stalled with the reason", timeout=60)
     stalled_cond = next(c for c in status["conditions"] if c["type"] == "Stalled")
-    assert stalled_cond["reason"] in ("ApplyRejected", "RenderFailed")
+    assert stalled_cond["reason"] == "ApplyRejected"
     assert "Not_A_DNS_Label" not in stalled_cond["message"]
     assert status["phase"] == "Failed"
     wait_ready(agents, "healthy")

@@ -21,6 +21,7 @@ from tests.integration.agents.rollout_support import (
     wait_stable_ready,
     wait_status,
 )
+from tests.support.argocd_lua import GITOPS_DIR, LuaScript
 from tests.support.cluster import ClusterInfo
 from tests.support.kube import COMPLETE_DELAY_ANNOTATION, FAULT_LABEL, TERMINATION_MESSAGE_ANNOTATION
 from tests.support.operator import OperatorProcess
@@ -28,6 +29,7 @@ from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.integration
 
+ROLLBACK_ACTION = LuaScript.from_file(GITOPS_DIR / "argocd-actions" / "rollback.lua")
 REPLICAS = 4
 SURGE = 1
 PASSING_SCORE = {TERMINATION_MESSAGE_ANNOTATION: json.dumps({"score": 0.95, "message": "golden set ok"})}
@@ -377,3 +379,49 @@ def test_rollback_without_a_revision_returns_to_the_previous_stable(
         timeout=60,
     )
     assert deployments_of(apps_v1, namespace, "oops") == {first: 2}
+
+
+def test_argocd_rollback_annotation_alone_returns_to_the_newest_earlier_stable_and_its_config(
+    agents: Agents, namespace: str, apps_v1: client.AppsV1Api, core_v1: client.CoreV1Api
+) -> None:
+    """The Argo CD "rollback" action writes the command annotation without toRevision; the operator
+    picks the target from the history it wrote: the newest earlier revision that served as stable."""
+    manifest = canary_manifest("argo", namespace, [], replicas=2)
+    manifest["spec"]["runtime"] = {"timeoutSeconds": 30}
+    agents.create(manifest)
+    revisions = [wait_stable_ready(agents, "argo")]
+    for letter, timeout in (("p", 45), ("q", 60)):
+        agents.patch(
+            "argo", {"spec": {"container": {"image": image(letter)}, "runtime": {"timeoutSeconds": timeout}}}
+        )
+        revisions.append(
+            wait_status(
+                agents,
+                "argo",
+                f"revision with timeout {timeout} stable",
+                lambda s: s.get("stableRevision") not in (None, *revisions) and s.get("phase") == "Available",
+            )["stableRevision"]
+        )
+    first, second, third = revisions
+
+    acted = ROLLBACK_ACTION.run(agents.get("argo"))
+    agents.patch("argo", {"metadata": {"annotations": acted["metadata"]["annotations"]}})
+    status = wait_status(
+        agents,
+        "argo",
+        "the second revision serving again",
+        lambda s: s.get("stableRevision") != third and s.get("phase") == "Available",
+        timeout=60,
+    )
+    assert status["stableRevision"] == second, status
+    assert status["rollout"]["rollbackFrom"] == third
+    assert not status.get("commandProblems")
+    assert deployments_of(apps_v1, namespace, "argo") == {second: 2}
+    deployment = apps_v1.read_namespaced_deployment(f"argo-{second}", namespace)
+    assert deployment.spec.template.spec.containers[0].image == image("p")
+    config_map = next(
+        v.config_map.name for v in deployment.spec.template.spec.volumes if v.config_map is not None
+    )
+    runtime = json.loads(next(iter(core_v1.read_namespaced_config_map(config_map, namespace).data.values())))
+    assert runtime["runtime"]["timeoutSeconds"] == 45
+    assert first not in (second, third)

@@ -5,14 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agent_operator.controller.history import (
-    GATES,
-    OUTCOME,
-    OUTCOME_REASON,
-    SERVED_AS_STABLE,
-    Revision,
-    parse_history,
-)
+from agent_operator.controller.history import Revision, parse_history
+from agent_operator.render import GATES, OUTCOME, OUTCOME_REASON, SERVED_AS_STABLE
 
 CANARY_STEPS = [{"setWeight": 20}, {"pause": {}}, {"evaluate": {}}, {"pause": {"durationSeconds": 60}}]
 

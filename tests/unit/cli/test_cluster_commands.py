@@ -66,10 +66,16 @@ def test_retry_aims_at_the_failed_revision_or_a_frozen_canary() -> None:
         retry_target(agent(canary_status(2)))
 
 
-def test_rollback_defaults_to_the_previous_stable() -> None:
+def test_rollback_without_a_number_sends_none_and_shows_the_operators_choice() -> None:
     target = rollback_target(agent(canary_status(0)), history(), None)
-    assert target.to_revision == 1
+    # The command names no revision: the operator chooses, as for the Argo CD action.
+    assert target.to_revision is None
+    assert target.extra == {"revision": "aaaa1111", "expectedRevision": 1}
     assert "revision 1 (aaaa1111, image img:1)" in target.summary
+    assert "the operator's choice" in target.summary
+    annotation = command_annotation("rollback", at=NOW, by="a", to_revision=target.to_revision)
+    (command,), _ = parse_commands(annotation)
+    assert command.to_revision is None
 
 
 def test_rollback_to_a_named_revision_must_exist() -> None:

@@ -22,7 +22,12 @@ def test_table_aligns_columns_and_trims_trailing_space() -> None:
 
 
 def test_history_rows_mark_roles_and_read_gates() -> None:
-    rows = history_rows(history(), canary_status(1, approvals=[{"by": "bob", "revision": "abcd3333"}]))
+    rows = history_rows(
+        history(),
+        canary_status(
+            1, approvals=[{"by": "bob", "revision": "abcd3333", "step": 1, "at": "2026-01-03T11:00:00Z"}]
+        ),
+    )
     assert [(r.number, r.role, r.outcome) for r in rows] == [
         (1, "", "Promoted"),
         (2, "stable", "Promoted"),

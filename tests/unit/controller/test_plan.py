@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from agent_operator.controller.history import OUTCOME, SERVED_AS_STABLE, parse_history
-from agent_operator.controller.plan import Observation, plan_reconcile
+import pytest
+
+from agent_operator.controller.history import parse_history
+from agent_operator.controller.plan import Observation, plan_reconcile, stalled_plan
+from agent_operator.controller.status import internal_error_message
 
 NOW = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
 
@@ -32,13 +35,12 @@ def test_first_deploy_records_its_revision_as_promoted_stable() -> None:
     plan = plan_reconcile(Observation(agent=agent_body(), now=NOW))
     revisions = [o for o in plan.apply if o["kind"] == "ControllerRevision"]
     assert len(revisions) == 1, "one record, created with its outcome"
-    annotations = revisions[0]["metadata"]["annotations"]
-    assert annotations[OUTCOME] == "Promoted"
-    assert annotations[SERVED_AS_STABLE] == "true"
     assert revisions[0]["revision"] == 1
     # The record round-trips into the history the next reconcile reads.
     history = parse_history([{**revisions[0], "metadata": {**revisions[0]["metadata"]}}])
     (entry,) = history.values()
+    assert entry.annotations.outcome == "Promoted"
+    assert entry.entry().served_as_stable
     assert entry.spec is not None
     assert entry.spec.replicas == 2
 
@@ -74,3 +76,20 @@ def test_replanning_an_applied_state_writes_nothing() -> None:
     assert second.delete == ()
     assert second.events == ()
     assert second.status is None
+
+
+def test_a_planner_bug_propagates_instead_of_blaming_the_spec() -> None:
+    """A malformed observation is the operator's bug, not a RenderFailed spec: it must reach the
+    controller, which logs the traceback and reports InternalError without the exception text."""
+    broken_child = {"apiVersion": "apps/v1", "kind": "Deployment"}  # no metadata: cannot happen
+    with pytest.raises(KeyError):
+        plan_reconcile(Observation(agent=agent_body(), children=(broken_child,), now=NOW))
+
+
+def test_internal_error_status_names_the_type_never_the_text() -> None:
+    secret_text = "sk-live-do-not-leak"
+    message = internal_error_message(KeyError(secret_text))
+    plan = stalled_plan(Observation(agent=agent_body(), now=NOW), "InternalError", message)
+    assert plan.status is not None
+    assert secret_text not in str(plan.status)
+    assert "KeyError" in str(plan.status)

@@ -262,9 +262,9 @@ def test_every_object_carries_the_agent_labels(name: str) -> None:
     }
     for obj in render(agent):
         assert expected.items() <= obj["metadata"]["labels"].items(), obj["kind"]
-    for obj in render_revision(agent, 1):
+    for obj in render_revision(agent, revision_hash(agent), 1):
         assert obj["metadata"]["labels"]["agentoperator.dev/revision"] == revision
-    deployment = find(render_revision(agent, 1), "Deployment")
+    deployment = find(render_revision(agent, revision_hash(agent), 1), "Deployment")
     assert deployment["spec"]["selector"] == {
         "matchLabels": {
             "agentoperator.dev/agent": agent.metadata.name,
@@ -305,7 +305,7 @@ def test_suspend_scales_the_revision_to_zero_and_keeps_everything_else() -> None
 
 def test_render_revision_refuses_negative_replicas() -> None:
     with pytest.raises(ValueError, match="negative"):
-        render_revision(load_agent_file("minimal"), -1)
+        render_revision(load_agent_file("minimal"), "0123456789", -1)
 
 
 def test_longest_agent_name_gives_valid_service_names() -> None:

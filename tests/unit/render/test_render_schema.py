@@ -232,7 +232,7 @@ def _all_rendered() -> list[tuple[str, dict[str, Any]]]:
         # Mid-rollout objects: a canary Service pointing elsewhere than stable, a scaled-down revision.
         for obj in render_shared(agent, "0123456789", revision_hash(agent), CAPABILITIES["everything"]):
             cases.append((f"{name}/canary/{obj['kind']}/{obj['metadata']['name']}", obj))
-        for obj in render_revision(agent, 0):
+        for obj in render_revision(agent, revision_hash(agent), 0):
             cases.append((f"{name}/scaled-to-zero/{obj['kind']}/{obj['metadata']['name']}", obj))
     return cases
 

@@ -32,7 +32,9 @@ OLD_STABLE = "0123456789"
 
 def _canary_in_progress() -> list[dict[str, Any]]:
     agent = load_agent_file("production")
-    return render_shared(agent, OLD_STABLE, revision_hash(agent), EVERYTHING) + render_revision(agent, 1)
+    return render_shared(agent, OLD_STABLE, revision_hash(agent), EVERYTHING) + render_revision(
+        agent, revision_hash(agent), 1
+    )
 
 
 CASES: dict[str, Callable[[], list[dict[str, Any]]]] = {

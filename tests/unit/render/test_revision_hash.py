@@ -81,8 +81,16 @@ def test_changing_what_runs_changes_the_revision(change: str) -> None:
     after = _mutated(CHANGES_WHAT_RUNS[change])
     assert revision_hash(after) != revision_hash(before)
     # ...and the revision's objects are new objects, not edits of the old ones.
-    old_names = {o["metadata"]["name"] for o in render_revision(before, 1) if o["kind"] == "Deployment"}
-    new_names = {o["metadata"]["name"] for o in render_revision(after, 1) if o["kind"] == "Deployment"}
+    old_names = {
+        o["metadata"]["name"]
+        for o in render_revision(before, revision_hash(before), 1)
+        if o["kind"] == "Deployment"
+    }
+    new_names = {
+        o["metadata"]["name"]
+        for o in render_revision(after, revision_hash(after), 1)
+        if o["kind"] == "Deployment"
+    }
     assert old_names.isdisjoint(new_names)
 
 
@@ -92,12 +100,14 @@ def test_changing_how_it_is_run_keeps_the_revision(change: str) -> None:
     after = _mutated(KEEPS_WHAT_RUNS[change])
     assert revision_hash(after) == revision_hash(before)
     # The revision's objects do not depend on these fields either: same revision, same objects.
-    assert render_revision(after, 3) == render_revision(before, 3)
+    assert render_revision(after, revision_hash(after), 3) == render_revision(
+        before, revision_hash(before), 3
+    )
 
 
 def test_runtime_config_name_follows_its_content() -> None:
     def config_map(agent: AgentDeployment) -> dict[str, Any]:
-        return next(o for o in render_revision(agent, 1) if o["kind"] == "ConfigMap")
+        return next(o for o in render_revision(agent, revision_hash(agent), 1) if o["kind"] == "ConfigMap")
 
     base = config_map(AgentDeployment.model_validate(_base()))
     image_only = config_map(_mutated(CHANGES_WHAT_RUNS["image"]))

@@ -3,18 +3,27 @@
 Pods a plan adds exist at once and become available one reconcile later, unless their revision is
 marked broken (never Ready) or crashing (restarts climb every reconcile). Scale-downs remove
 unavailable pods first, as a ReplicaSet does. Bounds are asserted after every single change.
+
+The machine's memory goes through the operator's own stores and codecs, as in the cluster: every
+step writes the status dict, the ControllerRevision bodies and the command annotations, and the
+next step parses them back. Nothing is handed to the machine that the stores did not carry.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from agent_operator.api.agent import Evaluation, Rollout
+from agent_operator.api.agent import AgentDeployment, Evaluation, Rollout
+from agent_operator.controller.commands import command_annotation, parse_commands
+from agent_operator.controller.history import history_entries, new_revision, parse_history, with_outcome
+from agent_operator.controller.status_codec import state_from_status, state_to_status
 from agent_operator.rollout import (
     Command,
     EvaluationObservation,
     HistoryEntry,
+    HistoryUpdate,
     RevisionObservation,
     RolloutInput,
     RolloutPlan,
@@ -23,6 +32,30 @@ from agent_operator.rollout import (
 )
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+AGENT = AgentDeployment.model_validate(
+    {
+        "apiVersion": "agentoperator.dev/v1alpha1",
+        "kind": "AgentDeployment",
+        "metadata": {"name": "sim", "namespace": "agents", "uid": "u-sim"},
+        "spec": {"environment": "development", "container": {"image": "sim@sha256:" + "0" * 64}},
+    }
+)
+"""The agent whose ControllerRevisions the simulator stores (the spec snapshot is not used)."""
+
+
+def status_of(state: RolloutState) -> dict[str, Any]:
+    """The part of an AgentDeployment status that carries the machine's memory."""
+    return state_to_status(state)
+
+
+def stored_revision(revision: str, number: int, *, served_as_stable: bool = False) -> dict[str, Any]:
+    """A ControllerRevision body as the operator writes it, optionally promoted."""
+    body = new_revision(AGENT, revision, number)
+    if not served_as_stable:
+        return body
+    (entry,) = parse_history([body]).values()
+    return with_outcome(entry, HistoryUpdate(revision, "Promoted", "test"), T0)
 
 
 def assert_replan_is_quiet(inp: RolloutInput, plan: RolloutPlan) -> None:
@@ -50,13 +83,18 @@ class Sim:
     replicas: int
     desired: str
     evaluation_spec: Evaluation | None = None
-    state: RolloutState = field(default_factory=RolloutState)
+    status: dict[str, Any] = field(default_factory=dict)
+    """The AgentDeployment status as stored."""
     now: datetime = T0
     revisions: dict[str, Revision] = field(default_factory=dict)
-    history: list[HistoryEntry] = field(default_factory=list)
+    stored_history: list[dict[str, Any]] = field(default_factory=list)
+    """ControllerRevision bodies as stored."""
+    annotations: dict[str, str] = field(default_factory=dict)
+    """The AgentDeployment annotations as stored (where commands travel)."""
     broken: set[str] = field(default_factory=set)
     crashing: set[str] = field(default_factory=set)
     commands: list[Command] = field(default_factory=list)
+    """Commands a human issues; written as annotations before each step, as agentctl does."""
     evaluation: EvaluationObservation | None = None
     paused: bool = False
     suspend: bool = False
@@ -64,6 +102,31 @@ class Sim:
     bounds: tuple[int, int] | None = None
     """(ceiling, floor) to assert at every moment, if set."""
     plans: list[RolloutPlan] = field(default_factory=list)
+
+    @property
+    def state(self) -> RolloutState:
+        return state_from_status(self.status)
+
+    @property
+    def history(self) -> tuple[HistoryEntry, ...]:
+        return history_entries(parse_history(self.stored_history))
+
+    def stored_commands(self) -> tuple[Command, ...]:
+        for c in self.commands:
+            self.annotations.update(
+                command_annotation(
+                    c.verb,
+                    at=c.at,
+                    by=c.by,
+                    revision=c.revision,
+                    step=c.step,
+                    full=c.full,
+                    to_revision=c.to_revision,
+                )
+            )
+        commands, problems = parse_commands(self.annotations)
+        assert not problems, problems
+        return commands
 
     def observe(self) -> dict[str, RevisionObservation]:
         return {
@@ -83,9 +146,9 @@ class Sim:
             can_roll_out=self.can_roll_out,
             state=self.state,
             revisions=self.observe(),
-            history=tuple(self.history),
+            history=self.history,
             now=self.now,
-            commands=tuple(self.commands),
+            commands=self.stored_commands(),
             evaluation=self.evaluation,
             evaluation_spec=self.evaluation_spec,
         )
@@ -114,15 +177,17 @@ class Sim:
                 r.pending = 0
 
     def apply(self, plan: RolloutPlan) -> None:
-        self.state = plan.state
+        self.status = status_of(plan.state)
         if plan.record_revision is not None:
             number = max((e.number for e in self.history), default=0) + 1
-            self.history.append(HistoryEntry(plan.record_revision, number))
+            self.stored_history.append(new_revision(AGENT, plan.record_revision, number))
         for update in plan.history:
-            if update.outcome == "Promoted":
-                self.history = [
-                    replace(e, served_as_stable=True) if e.revision == update.revision else e
-                    for e in self.history
+            stored = parse_history(self.stored_history)
+            if update.revision in stored:
+                updated = with_outcome(stored[update.revision], update, self.now)
+                self.stored_history = [
+                    updated if b["metadata"]["name"] == updated["metadata"]["name"] else b
+                    for b in self.stored_history
                 ]
         emergency = plan.phase == "Degraded" or any(
             e.reason in ("RolledBack", "Superseded", "Aborted") for e in plan.events

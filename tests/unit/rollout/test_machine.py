@@ -6,14 +6,13 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from rollout_sim import T0, Sim, assert_replan_is_quiet
+from rollout_sim import T0, Sim, assert_replan_is_quiet, status_of, stored_revision
 
 from agent_operator.api.agent import Evaluation, Rollout
 from agent_operator.rollout import (
     CRASH_LOOP_RESTARTS,
     Command,
     EvaluationObservation,
-    HistoryEntry,
     RolloutPlan,
     RolloutState,
     plan_rollout,
@@ -478,12 +477,12 @@ def test_persisted_state_gives_the_same_decision_at_every_moment() -> None:
 
 
 def test_history_entry_numbers_drive_the_default_rollback_target() -> None:
-    history = (
-        HistoryEntry("a", 1, served_as_stable=True),
-        HistoryEntry("b", 2),  # a canary that never served
-        HistoryEntry("c", 3, served_as_stable=True),
-    )
-    sim = Sim(canary(), 2, "c", state=RolloutState(stable_revision="c"), history=list(history))
+    history = [
+        stored_revision("a", 1, served_as_stable=True),
+        stored_revision("b", 2),  # a canary that never served
+        stored_revision("c", 3, served_as_stable=True),
+    ]
+    sim = Sim(canary(), 2, "c", status=status_of(RolloutState(stable_revision="c")), stored_history=history)
     sim.commands = [Command("rollback", T0, by="ops")]
     assert sim.reconcile().replicas == {"a": 2}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from agent_operator.controller.rollout_codec import state_from_status, state_to_status
+from agent_operator.controller.status_codec import state_from_status, state_to_status
 from agent_operator.rollout.types import Approval, EvaluationRecord, RolloutState
 
 T0 = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
@@ -30,12 +30,7 @@ def test_round_trip() -> None:
         blocked_revision="dddddddddd",
         message="pausing",
     )
-    status = {
-        "stableRevision": "aaaaaaaaaa",
-        "canaryRevision": "bbbbbbbbbb",
-        "rollout": state_to_status(state),
-    }
-    assert state_from_status(status) == state
+    assert state_from_status(state_to_status(state)) == state
 
 
 def test_missing_or_hand_edited_status_degrades_to_defaults() -> None:
