@@ -388,8 +388,11 @@ BAD_AGENTS: list[tuple[str, dict[str, Any]]] = [
             }
         ),
     ),
-    ("a step sets exactly one of setWeight, pause, evaluate", _canary({"setWeight": 10, "pause": {}})),
-    ("a step sets exactly one of setWeight, pause, evaluate", _canary({})),
+    (
+        "a step sets exactly one of setWeight, pause, evaluate, analyze",
+        _canary({"setWeight": 10, "pause": {}}),
+    ),
+    ("a step sets exactly one of setWeight, pause, evaluate, analyze", _canary({})),
     (
         "setWeight values must not decrease from one step to the next",
         _canary({"setWeight": 50}, {"pause": {}}, {"setWeight": 10}),
