@@ -138,6 +138,12 @@ def check_live_gate(ctx: CheckContext) -> Outcome:
     evaluated = ctx.spec.evaluation is not None and any(s.evaluate is not None for s in steps)
     analysis = ctx.spec.analysis
     analyzed = analysis is not None and (analysis.background is not None or any(s.analyze for s in steps))
+    if analyzed and not evaluated and _observability(ctx).metrics is None:
+        return Outcome.failed(
+            "spec.analysis reads metrics the agent does not expose: without spec.observability.metrics "
+            "no ServiceMonitor scrapes it, so every analysis is inconclusive",
+            f"{OBS}.metrics",
+        )
     gates = [name for name, on in (("evaluation", evaluated), ("metrics analysis", analyzed)) if on]
     if not gates:
         return Outcome.failed(
@@ -239,7 +245,8 @@ DEFINITIONS: tuple[CheckDefinition, ...] = (
         "rollout.liveGate",
         "A live gate judges the canary",
         "rollout",
-        "an evaluate step with spec.evaluation, or spec.analysis run by an analyze step or in the background",
+        "an evaluate step with spec.evaluation, or spec.analysis run by an analyze step or in the background "
+        "on metrics spec.observability.metrics exposes",
         "Add {analyze: {windowSeconds: 300, intervalSeconds: 60, count: 3}} to spec.rollout.canary.steps "
         "with spec.analysis (docs/metrics.md), or an {evaluate: {}} step with spec.evaluation.",
         levels("warning", "off", "off"),

@@ -548,6 +548,16 @@ CASES: list[Case] = [
     ),
     bad(
         "rollout.liveGate",
+        "analysis of metrics nothing scrapes",
+        put("spec.evaluation", DELETE),
+        put("spec.observability.metrics", DELETE),
+        put("spec.rollout.canary.steps", [{"setWeight": 10}, {"analyze": {}}]),
+        put("spec.analysis", _ANALYSIS),
+        path="spec.observability.metrics",
+        fragment="does not expose",
+    ),
+    bad(
+        "rollout.liveGate",
         "no gate",
         put("spec.evaluation", DELETE),
         put("spec.rollout.canary.steps", [{"setWeight": 10}, {"setWeight": 50}]),
