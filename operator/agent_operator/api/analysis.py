@@ -190,3 +190,51 @@ def check_analysis_references(analysis: Analysis | None, steps: list[AnalyzeStep
             raise ValueError(
                 f"an analyze step names metrics spec.analysis does not define: {', '.join(missing)}"
             )
+
+
+# --- status: what a measurement found (written by the rollout's status codec once wired) -------
+
+
+class MetricResultStatus(ApiModel):
+    """One check of one measurement."""
+
+    name: str
+    """The check."""
+    verdict: Literal["Passed", "Failed", "Inconclusive"]
+    """Passed, Failed or Inconclusive."""
+    reason: str
+    """WithinBounds, AboveMax, AboveMaxIncrease, AboveMaxDelta, NoData, InsufficientData,
+    StableNoData or PrometheusUnreachable."""
+    canary: float | None = None
+    """The canary's value; unset without data."""
+    stable: float | None = None
+    """The stable revision's value over the same window; unset without data."""
+    limit: float | None = None
+    """The tightest bound in force."""
+    threshold: str = ""
+    """The bounds as configured, e.g. "max 0.05, +50% of stable"."""
+    canary_samples: int = 0
+    """Tasks the canary handled in the window."""
+    stable_samples: int = 0
+    """Tasks stable handled in the window."""
+
+
+class AnalysisRunStatus(ApiModel):
+    """One measurement of spec.analysis against a canary."""
+
+    revision: str
+    """The canary revision measured."""
+    step: int | None = None
+    """The analyze step, or unset for background analysis."""
+    measured_at: str
+    """When (RFC 3339)."""
+    verdict: Literal["Passed", "Failed", "Inconclusive"]
+    """The measurement's verdict."""
+    action: Literal["Continue", "Pause", "Rollback"]
+    """What it means for the rollout."""
+    reason: str
+    """AnalysisPassed, AnalysisFailed, or the first inconclusive reason."""
+    message: str = Field(default="", max_length=1024)
+    """The failing or inconclusive checks, in words."""
+    metrics: list[MetricResultStatus] = Field(default_factory=list, max_length=MAX_METRICS)
+    """One row per check."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from agent_operator.analysis.status import run_status
 from agent_operator.analysis.verdict import (
     Action,
     Bounds,
@@ -213,3 +214,42 @@ def test_unreachable_row() -> None:
 )
 def test_runs_outcome(actions: list[Action], count: int, outcome: str) -> None:
     assert runs_outcome(actions, count) == outcome
+
+
+def test_run_status_is_the_table_in_wire_form() -> None:
+    rows = [
+        judge("errorRate", Bounds(max=0.05), M(0.01, 40), M(0.01, 41)),
+        judge("costPerTask", Bounds(max_increase=50), M(0.02, 40), M(None, 0)),
+    ]
+    status = run_status(decide(rows), revision="abc", step=2, measured_at="2026-12-02T03:00:00Z")
+    assert status.to_wire() == {
+        "revision": "abc",
+        "step": 2,
+        "measuredAt": "2026-12-02T03:00:00Z",
+        "verdict": "Inconclusive",
+        "action": "Pause",
+        "reason": "StableNoData",
+        "message": "costPerTask: stable has no data, so the canary cannot be compared with it",
+        "metrics": [
+            {
+                "name": "errorRate",
+                "verdict": "Passed",
+                "reason": "WithinBounds",
+                "canary": 0.01,
+                "stable": 0.01,
+                "limit": 0.05,
+                "threshold": "max 0.05",
+                "canarySamples": 40,
+                "stableSamples": 41,
+            },
+            {
+                "name": "costPerTask",
+                "verdict": "Inconclusive",
+                "reason": "StableNoData",
+                "canary": 0.02,
+                "threshold": "+50% of stable",
+                "canarySamples": 40,
+                "stableSamples": 0,
+            },
+        ],
+    }
