@@ -25,7 +25,7 @@ __all__ = ["genai_metrics", "prometheus"]  # fixtures, imported for this module
 
 NAMESPACE = "shop"
 WINDOW = 20
-MIN_SAMPLES = 20
+MIN_SAMPLES = 200  # 8 s of traffic at 25 tasks/s
 BASELINE = Traffic()
 SCENARIOS: dict[str, Traffic | None] = {
     "good": BASELINE,

@@ -85,8 +85,15 @@ class GenAiExporter:
         with self._lock:
             if traffic is None:
                 self._traffic.pop(key, None)
-            else:
-                self._traffic[key] = traffic
+                return
+            self._traffic[key] = traffic
+            # Every series exists from the start at 0, as instrumented code should make them:
+            # a counter that appears at its first increment makes increase() guess its start.
+            for error in ("", "AgentError"):
+                self._duration.labels(*key, INVOKE_AGENT, error)
+            self._duration.labels(*key, EXECUTE_TOOL, "")
+            for token_type in ("input", "output"):
+                self._tokens.labels(*key, "chat", traffic.model, token_type)
 
     def close(self) -> None:
         self._stop.set()
