@@ -2,7 +2,9 @@
 
 Starts the loopback GenAI exporter and Prometheus (tests/support), serves one agent's canary and
 stable revisions, waits until both have data, then measures every built-in check ``--runs`` times.
-Prints a table and writes benchmarks/results/analysis.json. Needs `make tools` (Prometheus).
+Then triples the canary's error rate and measures every ``--interval`` seconds until errorRate
+fails its maxIncrease 50% bound: the detection time, against the window. Prints a table and writes
+benchmarks/results/analysis-<date>.json. Needs `make tools` (Prometheus).
 """
 
 from __future__ import annotations
@@ -24,12 +26,12 @@ from agent_operator.prom import PrometheusClient, Sample
 from tests.support.genai_exporter import Traffic, genai_exporter
 from tests.support.prometheus import SCRAPE_INTERVAL, PrometheusServer, prometheus_binary
 
-RESULTS = Path(__file__).resolve().parent / "results" / "analysis.json"
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
 ANALYSIS = Analysis.model_validate(
     {
         "prometheus": {"address": "http://unused:9090"},
         "metrics": [
-            {"name": "errorRate", "max": 0.2, "maxDelta": 0.05},
+            {"name": "errorRate", "max": 0.2, "maxIncrease": 50},
             {"name": "latencyP95", "maxIncrease": 50},
             {"name": "costPerTask", "maxIncrease": 50},
             {"name": "tokensPerTask", "maxIncrease": 50},
@@ -55,6 +57,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20, help="measurements to time")
     parser.add_argument("--window", type=int, default=30, help="analysis window in seconds")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between measurements")
     args = parser.parse_args()
     binary = prometheus_binary()
     if binary is None:
@@ -84,6 +87,15 @@ def main() -> int:
                 timings.append((time.perf_counter() - t0) * 1000)
                 counts.append(client.queries - before)
                 assert verdict.verdict == "Passed", verdict.message
+            # Break the canary only once the window holds nothing but good traffic.
+            time.sleep(max(0.0, args.window + 2 - (time.monotonic() - started)))
+            bad = Traffic(error_ratio=Traffic().error_ratio * 3)
+            exporter.serve(revisions.namespace, revisions.agent, revisions.canary, bad)
+            broke = time.monotonic()
+            while (verdict := measure(client, ANALYSIS, revisions)).verdict != "Failed":
+                time.sleep(args.interval)
+            detection = time.monotonic() - broke
+            failed = [r.name for r in verdict.results if r.verdict == "Failed"]
         finally:
             server.stop()
     result: dict[str, Any] = {
@@ -98,13 +110,18 @@ def main() -> int:
         },
         "seconds_to_first_pass_from_start": round(first_pass, 1),
         "runs": args.runs,
+        "error_rate_tripled_to_failed_seconds": round(detection, 1),
+        "failed_checks": failed,
+        "measurement_interval_seconds": args.interval,
     }
     print(f"checks per measurement        {result['checks']}")
     print(f"queries per measurement       {result['queries_per_measurement']}")
     print(f"measurement wall time (ms)    {result['measurement_ms']}")
     print(f"first Passed after start (s)  {result['seconds_to_first_pass_from_start']}")
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"errors x3 -> Failed (s)       {result['error_rate_tripled_to_failed_seconds']} {failed}")
+    RESULTS_DIR.mkdir(exist_ok=True)
+    out = RESULTS_DIR / f"analysis-{time.strftime('%Y-%m-%d', time.gmtime())}.json"
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return 0
 
 
