@@ -8,14 +8,18 @@ import base64
 import json
 import logging
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
 import pytest
 
+from agent_operator.controller.webhook_tls import generate_serving_certificate, write_generated
 from agent_operator.prom import (
     InvalidQuery,
     PromAuth,
@@ -248,3 +252,32 @@ def test_single_value(samples: list[Sample], value: float | None) -> None:
 def test_single_value_refuses_several_series() -> None:
     with pytest.raises(InvalidQuery, match=r"returns 2 series; aggregate it to one"):
         single_value([Sample({"a": "1"}, 1.0), Sample({"a": "2"}, 2.0)])
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[Loopback, bytes]]:
+    cert = generate_serving_certificate(["127.0.0.1"], now=datetime.now(UTC))
+    files = write_generated(cert, tmp_path)
+    loopback = Loopback()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(files.certfile, files.keyfile)
+    loopback._server.socket = context.wrap_socket(loopback._server.socket, server_side=True)
+    loopback.address = loopback.address.replace("http://", "https://")
+    yield loopback, cert.ca_pem
+    loopback.close()
+
+
+def test_https_with_the_ca_from_the_secret(tls_server: tuple[Loopback, bytes]) -> None:
+    server, ca_pem = tls_server
+    server.reply(_ok("vector", []))
+    client, _ = _client(server.address, auth=PromAuth(bearer_token="t", ca_pem=ca_pem.decode()))
+    assert client.query("up") == []
+    assert server.seen[0]["auth"] == "Bearer t"
+
+
+def test_https_without_the_ca_is_refused_before_credentials_leave(tls_server: tuple[Loopback, bytes]) -> None:
+    server, _ = tls_server
+    client, _ = _client(server.address, auth=PromAuth(bearer_token="t"), retry=RetryPolicy(attempts=1))
+    with pytest.raises(PrometheusUnreachable, match=r"cannot reach https://127\.0\.0\.1:\d+: SSLError"):
+        client.query("up")
+    assert server.seen == []
