@@ -36,3 +36,18 @@ def run_status(
             for r in verdict.results
         ],
     )
+
+
+def event_for(verdict: AnalysisVerdict, revision: str) -> tuple[str, str, str]:
+    """(type, reason, message) of the Event recording one measurement."""
+    if verdict.verdict == "Passed":
+        return "Normal", "AnalysisPassed", f"analysis of revision {revision} passed: {verdict.message}"
+    if verdict.verdict == "Failed":
+        what = "rolls back" if verdict.action == "Rollback" else "pauses"
+        return "Warning", "AnalysisFailed", f"revision {revision} {what}: {verdict.message}"[:MESSAGE_LIMIT]
+    return (
+        "Warning",
+        "AnalysisInconclusive",
+        f"analysis of revision {revision} is inconclusive ({verdict.reason}), "
+        f"{'continuing' if verdict.action == 'Continue' else 'paused'}: {verdict.message}"[:MESSAGE_LIMIT],
+    )
