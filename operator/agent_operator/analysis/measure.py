@@ -6,12 +6,20 @@ measurement it sends 2 queries for the task counts (canary, stable) plus 2 per c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..api.analysis import Analysis, MetricCheck
-from ..prom import InvalidQuery, PrometheusAuthError, PrometheusUnreachable, Sample, single_value
+from ..api.analysis import Analysis, MetricCheck, PrometheusSource
+from ..prom import (
+    InvalidQuery,
+    PromAuth,
+    PrometheusAuthError,
+    PrometheusClient,
+    PrometheusUnreachable,
+    Sample,
+    single_value,
+)
 from .queries import Builder, builder_for, tasks
 from .templates import Target
 from .verdict import AnalysisVerdict, Bounds, Measurement, MetricResult, decide, judge, unreachable
@@ -42,6 +50,15 @@ class Revisions:
 
     def target(self, revision: str) -> Target:
         return Target(self.namespace, self.agent, revision, self.window_seconds)
+
+
+def client_for(source: PrometheusSource, secret_data: Mapping[str, str] | None) -> PrometheusClient:
+    """The client for spec.analysis.prometheus; ``secret_data`` is the ``data`` of the Secret it
+    names (None when it names none). Raises ValueError naming the Secret key, never its value."""
+    auth = PromAuth.from_secret_data(secret_data) if secret_data is not None else None
+    if source.secret_name is not None and secret_data is None:
+        raise ValueError(f"spec.analysis.prometheus.secretName: Secret {source.secret_name} was not read")
+    return PrometheusClient(source.address, auth=auth, timeout_seconds=source.timeout_seconds)
 
 
 def bounds_of(check: MetricCheck, analysis: Analysis) -> Bounds:

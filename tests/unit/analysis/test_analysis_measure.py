@@ -4,12 +4,13 @@ tests/integration/test_analysis_prometheus.py."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
 
-from agent_operator.analysis.measure import AnalysisError, Revisions, measure
-from agent_operator.api.analysis import Analysis
+from agent_operator.analysis.measure import AnalysisError, Revisions, client_for, measure
+from agent_operator.api.analysis import Analysis, PrometheusSource
 from agent_operator.prom import InvalidQuery, PrometheusAuthError, PrometheusUnreachable, Sample
 
 REVS = Revisions("shop", "bot", canary="c1", stable="s1", window_seconds=60)
@@ -107,3 +108,14 @@ def test_configuration_errors_name_the_metric(error: Exception, message: str) ->
     assert str(info.value).startswith("spec.analysis.metrics[tokensPerTask]: ")
     assert message in str(info.value)
     assert info.value.metric == "tokensPerTask"
+
+
+def test_client_for_reads_the_secret_once_and_never_shows_it() -> None:
+    token = base64.b64encode(b"s3cr3t").decode()
+    source = PrometheusSource(address="https://prom:9090", secret_name="prom-auth", timeout_seconds=3)
+    client = client_for(source, {"token": token})
+    assert client.address == "https://prom:9090"
+    assert "s3cr3t" not in repr(vars(client))
+    assert client_for(PrometheusSource(address="http://prom:9090"), None).address == "http://prom:9090"
+    with pytest.raises(ValueError, match=r"secretName: Secret prom-auth was not read"):
+        client_for(source, None)
