@@ -127,3 +127,12 @@ def test_a_template_replaces_the_builtin_query() -> None:
 def test_cost_without_cost_config_is_refused() -> None:
     with pytest.raises(ValueError, match=r"costPerTask needs spec\.analysis\.cost"):
         builder_for(MetricCheck(name="costPerTask", max=1.0), None)
+
+
+def test_queries_select_the_labels_the_rendered_service_monitor_writes() -> None:
+    # Two copies because api/analysis -> analysis.templates must not import render (-> api).
+    from agent_operator.analysis import templates
+    from agent_operator.render import _monitoring
+
+    assert templates.AGENT_LABEL == _monitoring.AGENT_METRIC_LABEL
+    assert templates.REVISION_LABEL == _monitoring.REVISION_METRIC_LABEL
