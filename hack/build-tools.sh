@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build (or reuse) the pinned cluster tools from the Go module proxy.
+# Build (or reuse) the pinned cluster tools (and Prometheus, for the analysis tests) from the Go
+# module proxy.
 #
 #   hack/build-tools.sh            build/reuse everything, link it into .local/bin
 #   hack/build-tools.sh --check    exit 0 if everything is already cached, else 1
@@ -40,7 +41,8 @@ K8S_VERSION="$(require_version k8s k8s.io/kubernetes)"
 ETCD_VERSION="$(require_version etcd go.etcd.io/etcd/server/v3)"
 KWOK_VERSION="$(require_version kwok sigs.k8s.io/kwok)"
 HELM_VERSION="$(require_version helm helm.sh/helm/v4)"
-for v in K8S_VERSION ETCD_VERSION KWOK_VERSION HELM_VERSION; do
+PROMETHEUS_VERSION="$(require_version prometheus github.com/prometheus/prometheus)"
+for v in K8S_VERSION ETCD_VERSION KWOK_VERSION HELM_VERSION PROMETHEUS_VERSION; do
   [[ -n "${!v}" ]] || { log "could not read $v from tools/*/go.mod"; exit 1; }
 done
 K8S_MINOR="$(cut -d. -f2 <<<"$K8S_VERSION")"
@@ -55,6 +57,10 @@ KWOK_LDFLAGS="-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}"
 KWOK_LDFLAGS+=" -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=${K8S_VERSION#v}"
 HELM_LDFLAGS="-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION"
 HELM_LDFLAGS+=" -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
+# Prometheus module v0.316.0 is Prometheus 3.16.0.
+PROMETHEUS_RELEASE="$(sed -E 's/^v0\.([0-9])([0-9]{2})\.([0-9]+).*/\1.\2.\3/; s/\.0([0-9])\./.\1./' <<<"$PROMETHEUS_VERSION")"
+PROMETHEUS_LDFLAGS="-s -w -X github.com/prometheus/common/version.Version=$PROMETHEUS_RELEASE"
+PROMETHEUS_LDFLAGS+=" -X github.com/prometheus/common/version.Branch=HEAD"
 
 # component name | module dir | version | ldflags | main packages (space separated)
 COMPONENTS=(
@@ -62,7 +68,17 @@ COMPONENTS=(
   "etcd|etcd|$ETCD_VERSION|$ETCD_LDFLAGS|go.etcd.io/etcd/server/v3"
   "kwok|kwok|$KWOK_VERSION|$KWOK_LDFLAGS|sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl"
   "helm|helm|$HELM_VERSION|$HELM_LDFLAGS|helm.sh/helm/v4/cmd/helm"
+  "prometheus|prometheus|$PROMETHEUS_VERSION|$PROMETHEUS_LDFLAGS|github.com/prometheus/prometheus/cmd/prometheus"
 )
+
+# Build tags per component. Prometheus: static scrape configs are all the tests need, so leave
+# out the cloud service-discovery plugins (and most of the build time).
+build_tags() {
+  case "$1" in
+    prometheus) echo remove_all_sd ;;
+    *) echo "" ;;
+  esac
+}
 
 # Directory name for a component: <name>-<version>-<hash>.
 component_dir() {
@@ -71,6 +87,9 @@ component_dir() {
     {
       cat "$ROOT/tools/$dir/go.mod" "$ROOT/tools/$dir/go.sum"
       printf '%s\n' "$GO_VERSION" "$GO_PLATFORM" "$ldflags" "$pkgs" "trimpath cgo=0"
+      # Only components with tags hash them, so adding this line kept the other caches valid.
+      tags="$(build_tags "$name")"
+      if [[ -n "$tags" ]]; then printf 'tags=%s\n' "$tags"; fi
     } | sha256sum | cut -c1-12
   )"
   printf '%s/bin/%s-%s-%s' "$CACHE" "$name" "$version" "$hash"
@@ -135,7 +154,7 @@ for entry in "${COMPONENTS[@]}"; do
       tmp="$(mktemp -d "$CACHE/bin/.tmp-$name-XXXXXX")"
       # shellcheck disable=SC2086 # pkgs is a word list on purpose
       with_heartbeat "$name" bash -c 'cd "$1" && shift && exec go build -trimpath "$@"' _ \
-        "$ROOT/tools/$dir" -ldflags "$ldflags" -o "$tmp/" $pkgs
+        "$ROOT/tools/$dir" -tags "$(build_tags "$name")" -ldflags "$ldflags" -o "$tmp/" $pkgs
       if [[ -f "$tmp/server" ]]; then mv "$tmp/server" "$tmp/etcd"; fi
       touch "$tmp/.complete"
       rm -rf "$out"

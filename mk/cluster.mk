@@ -13,7 +13,7 @@ export USE_EXISTING_CLUSTER
 
 .PHONY: tools cluster-up cluster-down cluster-status cluster-test-prereqs demo
 
-tools: ## Build (or reuse from ~/.cache/agent-operator) kube-apiserver, etcd, kwok, kubectl, helm
+tools: ## Build (or reuse from ~/.cache/agent-operator) kube-apiserver, etcd, kwok, kubectl, helm, prometheus
 	@hack/build-tools.sh
 
 cluster-up: ## Start or reuse the local control plane; kubeconfig in .local/kubeconfig

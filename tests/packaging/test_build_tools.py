@@ -21,7 +21,7 @@ case "$1" in
     while (($#)); do
       case "$1" in
         -o) out="$2"; shift 2 ;;
-        -ldflags) shift 2 ;;
+        -ldflags|-tags) shift 2 ;;
         -*) shift ;;
         *) pkgs+=("$1"); shift ;;
       esac
@@ -57,11 +57,11 @@ def test_first_build_reports_each_component_and_a_heartbeat(tmp_path: Path) -> N
     )
     assert result.returncode == 0, result.stderr
     log = result.stderr
-    components = ["k8s", "etcd", "kwok", "helm"]
+    components = ["k8s", "etcd", "kwok", "helm", "prometheus"]
     for index, name in enumerate(components, start=1):
-        assert re.search(rf"\[{index}/4\] building {name} v", log), log
+        assert re.search(rf"\[{index}/5\] building {name} v", log), log
         assert f"still building {name}: 0m" in log, log
-        assert re.search(rf"\[{index}/4\] built {name} in \d+s", log), log
+        assert re.search(rf"\[{index}/5\] built {name} in \d+s", log), log
 
     again = subprocess.run(
         ["bash", str(script)], env=env, capture_output=True, text=True, timeout=60, check=False

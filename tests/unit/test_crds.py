@@ -193,6 +193,8 @@ def test_list_maps_key_on_required_fields() -> None:
         ".spec.secrets": ["name"],
         ".status.conditions": ["type"],
         ".spec.rules": ["name"],
+        ".spec.analysis.metrics": ["name"],
+        ".spec.analysis.cost.prices": ["model"],
     }
 
 
@@ -338,6 +340,11 @@ def _canary(*steps: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 _SECRET_REF = {"secretKeyRef": {"name": "creds", "key": "token"}}
 _EVALUATION = {"image": "registry.example.com/evals:1"}
+_ANALYSIS: dict[str, Any] = {
+    "prometheus": {"address": "http://prometheus.monitoring:9090"},
+    "metrics": [{"name": "errorRate", "max": 0.05}],
+}
+_PRICE = {"model": "gpt-x", "inputPerMillionTokens": 2.5, "outputPerMillionTokens": 10}
 
 # One object per CEL rule, each breaking exactly that rule: (expected message, object).
 BAD_AGENTS: list[tuple[str, dict[str, Any]]] = [
@@ -388,8 +395,11 @@ BAD_AGENTS: list[tuple[str, dict[str, Any]]] = [
             }
         ),
     ),
-    ("a step sets exactly one of setWeight, pause, evaluate", _canary({"setWeight": 10, "pause": {}})),
-    ("a step sets exactly one of setWeight, pause, evaluate", _canary({})),
+    (
+        "a step sets exactly one of setWeight, pause, evaluate, analyze",
+        _canary({"setWeight": 10, "pause": {}}),
+    ),
+    ("a step sets exactly one of setWeight, pause, evaluate, analyze", _canary({})),
     (
         "setWeight values must not decrease from one step to the next",
         _canary({"setWeight": 50}, {"pause": {}}, {"setWeight": 10}),
@@ -412,6 +422,23 @@ BAD_AGENTS: list[tuple[str, dict[str, Any]]] = [
         "maxSeconds must be at least initialSeconds",
         _agent(runtime={"retry": {"limit": 3, "backoff": {"maxSeconds": 0.5}}}),
     ),
+    ("an analyze step needs spec.analysis", _canary({"setWeight": 10}, {"analyze": {}})),
+    (
+        "set at least one of max, maxIncrease, maxDelta",
+        _agent(analysis={**_ANALYSIS, "metrics": [{"name": "errorRate"}]}),
+    ),
+    (
+        "a metric that is not built in needs a query",
+        _agent(analysis={**_ANALYSIS, "metrics": [{"name": "refusals", "max": 0.1}]}),
+    ),
+    (
+        "set exactly one of prices, metric",
+        _agent(analysis={**_ANALYSIS, "cost": {}}),
+    ),
+    (
+        "set exactly one of prices, metric",
+        _agent(analysis={**_ANALYSIS, "cost": {"metric": "spend_total", "prices": [_PRICE]}}),
+    ),
 ]
 
 GOOD_AGENTS: list[dict[str, Any]] = [
@@ -425,6 +452,22 @@ GOOD_AGENTS: list[dict[str, Any]] = [
         evaluation=_EVALUATION,
     ),
     _agent(rollout={"strategy": "Canary", "canary": {}}),
+    _canary(
+        {"setWeight": 10},
+        {"analyze": {"windowSeconds": 120, "intervalSeconds": 30, "count": 4, "metrics": ["costPerTask"]}},
+        analysis={
+            "prometheus": {"address": "https://prom:9090", "secretName": "prom-auth"},
+            "metrics": [
+                {"name": "errorRate", "max": 0.05, "maxDelta": 0.01},
+                {"name": "costPerTask", "maxIncrease": 50, "onFailure": "Pause"},
+                {"name": "refusals", "max": 0.1, "query": "sum(x{{{selector}}}[{{window}}])"},
+            ],
+            "cost": {"prices": [_PRICE]},
+            "minSamples": 5,
+            "onInconclusive": "Fail",
+            "background": {"intervalSeconds": 30},
+        },
+    ),
     _agent(runtime={"retry": {"limit": 3, "backoff": {"initialSeconds": 2}}}),
     _agent(
         container={

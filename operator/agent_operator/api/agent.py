@@ -7,6 +7,7 @@ from typing import Final, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from .analysis import Analysis, AnalyzeStep, check_analysis_references
 from .base import ApiModel, FreeForm, FreeFormList, IntOrString, cel_rules, list_map
 from .core import (
     MAX_ENV_VARS,
@@ -418,12 +419,13 @@ class EvaluateStep(ApiModel):
 
 
 class CanaryStep(ApiModel):
-    """One step of a canary: exactly one of setWeight, pause, evaluate."""
+    """One step of a canary: exactly one of setWeight, pause, evaluate, analyze."""
 
     model_config = cel_rules(
         (
-            "[has(self.setWeight), has(self.pause), has(self.evaluate)].filter(x, x).size() == 1",
-            "a step sets exactly one of setWeight, pause, evaluate",
+            "[has(self.setWeight), has(self.pause), has(self.evaluate), has(self.analyze)]"
+            ".filter(x, x).size() == 1",
+            "a step sets exactly one of setWeight, pause, evaluate, analyze",
         ),
     )
 
@@ -433,11 +435,13 @@ class CanaryStep(ApiModel):
     """Wait for a time or for approval."""
     evaluate: EvaluateStep | None = None
     """Run the evaluation gate."""
+    analyze: AnalyzeStep | None = None
+    """Run spec.analysis against live metrics."""
 
     @model_validator(mode="after")
     def _exactly_one(self) -> CanaryStep:
-        if sum(x is not None for x in (self.set_weight, self.pause, self.evaluate)) != 1:
-            raise ValueError("a step sets exactly one of setWeight, pause, evaluate")
+        if sum(x is not None for x in (self.set_weight, self.pause, self.evaluate, self.analyze)) != 1:
+            raise ValueError("a step sets exactly one of setWeight, pause, evaluate, analyze")
         return self
 
 
@@ -530,6 +534,11 @@ class AgentDeploymentSpec(ApiModel):
             " || !has(self.rollout.canary.steps) || !self.rollout.canary.steps.exists(s, has(s.evaluate))",
             "an evaluate step needs spec.evaluation",
         ),
+        (
+            "has(self.analysis) || !has(self.rollout) || !has(self.rollout.canary)"
+            " || !has(self.rollout.canary.steps) || !self.rollout.canary.steps.exists(s, has(s.analyze))",
+            "an analyze step needs spec.analysis",
+        ),
     )
 
     environment: Environment = "production"
@@ -552,6 +561,8 @@ class AgentDeploymentSpec(ApiModel):
     """Metrics, logs, traces, audit and alerts."""
     evaluation: Evaluation | None = None
     """Evaluation suite used by rollouts."""
+    analysis: Analysis | None = None
+    """Canary analysis on live metrics from Prometheus (docs/metrics.md)."""
     rollout: Rollout | None = None
     """Rollout plan."""
     paused: bool = False
@@ -570,6 +581,9 @@ class AgentDeploymentSpec(ApiModel):
         canary = self.rollout.canary if self.rollout else None
         if canary and any(s.evaluate is not None for s in canary.steps) and not self.evaluation:
             raise ValueError("an evaluate step needs spec.evaluation")
+        check_analysis_references(
+            self.analysis, [s.analyze for s in canary.steps if s.analyze] if canary else []
+        )
         return self
 
 

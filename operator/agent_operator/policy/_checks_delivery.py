@@ -131,6 +131,28 @@ def check_evaluation(ctx: CheckContext) -> Outcome:
     return Outcome.passed(f"the canary runs the evaluation suite (minScore {evaluation.min_score:g})")
 
 
+def check_live_gate(ctx: CheckContext) -> Outcome:
+    """An evaluation or a metrics analysis must judge the canary; pod readiness alone does not."""
+    rollout = ctx.spec.rollout
+    steps = rollout.canary.steps if rollout and rollout.strategy == "Canary" and rollout.canary else []
+    evaluated = ctx.spec.evaluation is not None and any(s.evaluate is not None for s in steps)
+    analysis = ctx.spec.analysis
+    analyzed = analysis is not None and (analysis.background is not None or any(s.analyze for s in steps))
+    if analyzed and not evaluated and _observability(ctx).metrics is None:
+        return Outcome.failed(
+            "spec.analysis reads metrics the agent does not expose: without spec.observability.metrics "
+            "no ServiceMonitor scrapes it, so every analysis is inconclusive",
+            f"{OBS}.metrics",
+        )
+    gates = [name for name, on in (("evaluation", evaluated), ("metrics analysis", analyzed)) if on]
+    if not gates:
+        return Outcome.failed(
+            "no live gate: neither an evaluate step nor a metrics analysis judges the canary",
+            "spec.rollout.canary.steps",
+        )
+    return Outcome.passed(f"the canary is judged by {' and '.join(gates)}")
+
+
 DEFINITIONS: tuple[CheckDefinition, ...] = (
     CheckDefinition(
         "observability.metrics",
@@ -218,5 +240,16 @@ DEFINITIONS: tuple[CheckDefinition, ...] = (
         "{evaluate: {}} to spec.rollout.canary.steps.",
         levels("required", "warning", "off"),
         check_evaluation,
+    ),
+    CheckDefinition(
+        "rollout.liveGate",
+        "A live gate judges the canary",
+        "rollout",
+        "an evaluate step with spec.evaluation, or spec.analysis run by an analyze step or in the background "
+        "on metrics spec.observability.metrics exposes",
+        "Add {analyze: {windowSeconds: 300, intervalSeconds: 60, count: 3}} to spec.rollout.canary.steps "
+        "with spec.analysis (docs/metrics.md), or an {evaluate: {}} step with spec.evaluation.",
+        levels("warning", "off", "off"),
+        check_live_gate,
     ),
 )

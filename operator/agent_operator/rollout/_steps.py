@@ -45,6 +45,10 @@ def strategy_steps(rollout: Rollout) -> tuple[Step, ...]:
             steps.append(Step("approval"))
         elif spec_step.evaluate is not None:
             steps.append(Step("evaluate", min_score=spec_step.evaluate.min_score))
+        elif spec_step.analyze is not None:
+            # Until the machine runs the analysis (issue 12), an analyze step holds the canary for
+            # a human: it must never be passed over, and never promote on metrics nobody read.
+            steps.append(Step("approval"))
     steps.append(Step("promote", weight=100))
     return tuple(steps)
 

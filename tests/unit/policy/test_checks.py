@@ -29,6 +29,11 @@ NO_HUMAN = (
     put("spec.rollout.canary.steps.4", {"pause": {"durationSeconds": 60}}),
 )
 
+_ANALYSIS = {
+    "prometheus": {"address": "http://prometheus.monitoring:9090"},
+    "metrics": [{"name": "errorRate", "max": 0.05}],
+}
+
 
 @dataclass(frozen=True)
 class Case:
@@ -514,6 +519,47 @@ CASES: list[Case] = [
     bad(
         "evaluation.suite",
         "never run",
+        put("spec.rollout.canary.steps", [{"setWeight": 10}, {"setWeight": 50}]),
+        path="spec.rollout.canary.steps",
+    ),
+    ok("rollout.liveGate", "canary evaluates"),
+    ok(
+        "rollout.liveGate",
+        "analyze step",
+        put("spec.evaluation", DELETE),
+        put("spec.rollout.canary.steps", [{"setWeight": 10}, {"analyze": {}}, {"setWeight": 50}]),
+        put("spec.analysis", _ANALYSIS),
+    ),
+    ok(
+        "rollout.liveGate",
+        "background analysis",
+        put("spec.evaluation", DELETE),
+        put("spec.rollout.canary.steps", [{"setWeight": 10}, {"setWeight": 50}]),
+        put("spec.analysis", {**_ANALYSIS, "background": {}}),
+    ),
+    bad(
+        "rollout.liveGate",
+        "analysis that nothing runs",
+        put("spec.evaluation", DELETE),
+        put("spec.rollout.canary.steps", [{"setWeight": 10}, {"setWeight": 50}]),
+        put("spec.analysis", _ANALYSIS),
+        path="spec.rollout.canary.steps",
+        fragment="no live gate",
+    ),
+    bad(
+        "rollout.liveGate",
+        "analysis of metrics nothing scrapes",
+        put("spec.evaluation", DELETE),
+        put("spec.observability.metrics", DELETE),
+        put("spec.rollout.canary.steps", [{"setWeight": 10}, {"analyze": {}}]),
+        put("spec.analysis", _ANALYSIS),
+        path="spec.observability.metrics",
+        fragment="does not expose",
+    ),
+    bad(
+        "rollout.liveGate",
+        "no gate",
+        put("spec.evaluation", DELETE),
         put("spec.rollout.canary.steps", [{"setWeight": 10}, {"setWeight": 50}]),
         path="spec.rollout.canary.steps",
     ),
