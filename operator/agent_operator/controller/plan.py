@@ -37,7 +37,7 @@ from ..rollout import plan_rollout
 from ..rollout.types import Event, RevisionObservation, RolloutInput, RolloutPlan
 from .commands import parse_commands
 from .conditions import Cond, build_conditions
-from .diff import APPLIED_HASH, needs_apply, with_applied_hash
+from .diff import APPLIED_HASH, applied_hash, needs_apply, with_applied_hash
 from .evaluation import evaluation_job, job_name, observe_evaluation
 from .history import OUTCOME, Revision, history_entries, new_revision, parse_history, to_prune, with_outcome
 from .rollout_codec import state_from_status, state_to_status
@@ -64,6 +64,8 @@ class Observation:
     secret_names: frozenset[str] = frozenset()
     capabilities: ClusterCapabilities = field(default_factory=ClusterCapabilities)
     now: datetime = field(default_factory=lambda: datetime.min)
+    normalised: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Children as the apiserver stores them, keyed by applied-hash (controller/normalise.py)."""
 
 
 @dataclass(frozen=True)
@@ -262,7 +264,11 @@ def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
     live = {_key(o): o for o in obs.children}
     # History first (a revision's snapshot exists before anything runs it), then children in the
     # renderer's dependency order (ServiceAccount and NetworkPolicy before the pods that need them).
-    changed = [obj for key, obj in unique.items() if needs_apply(obj, live.get(key))]
+    changed = [
+        obj
+        for key, obj in unique.items()
+        if needs_apply(obj, live.get(key), obs.normalised.get(applied_hash(obj) or ""))
+    ]
     to_apply = _history_writes(agent, history, rollout, obs.now)
     to_apply.extend(sorted(changed, key=lambda o: APPLY_ORDER.index(o["kind"])))
     to_delete = [

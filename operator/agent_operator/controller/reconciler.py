@@ -32,6 +32,7 @@ from .._metrics import (
 )
 from ..kube import AGENT_DEPLOYMENT, KubeApi, KubeError
 from .driftloop import DriftLoopTracker, guard_plan
+from .normalise import ServerForms, settle, with_server_forms
 from .observe import CapabilityCache, observe
 from .plan import Observation, ReconcilePlan, plan_reconcile, stalled_plan
 from .timefmt import format_time
@@ -91,6 +92,7 @@ class Reconciler:
         self._wakeup_thread: threading.Thread | None = None
         self._workers = ThreadPoolExecutor(max_workers=wakeup_workers, thread_name_prefix="wakeup")
         self._drift = drift_loops or DriftLoopTracker()
+        self._forms = ServerForms()
 
     # -- scheduling ------------------------------------------------------------------------------
 
@@ -124,6 +126,7 @@ class Reconciler:
             self._known.discard((namespace, name))
             self._due.pop((namespace, name), None)
         self._drift.forget((namespace, name))
+        self._forms.forget(namespace)
         with contextlib.suppress(KeyError):
             POLICY_VIOLATIONS.remove(namespace, name)
 
@@ -210,7 +213,9 @@ class Reconciler:
             obs = observe(self._kube, namespace, name, self._caps.get(), self._clock())
             if obs is None:
                 return Outcome(0, None)
-            plan = guard_plan(plan_reconcile(obs), obs.agent, self._drift, time.monotonic(), self._clock())
+            obs = with_server_forms(obs, self._forms)
+            plan = settle(obs, plan_reconcile(obs), self._forms, self._kube.dry_run_apply, plan_reconcile)
+            plan = guard_plan(plan, obs.agent, self._drift, time.monotonic(), self._clock())
             readiness = (plan.status or obs.agent.get("status") or {}).get("readiness") or {}
             POLICY_VIOLATIONS.labels(namespace, name).set(len(readiness.get("missingRequired") or []))
             try:
