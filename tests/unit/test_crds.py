@@ -19,8 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from agent_operator.api import AgentDeployment, ReadinessPolicy, format_validation_error
-from agent_operator.api.agent import SURGE_RULE
-from agent_operator.api.base import _QUANTITY, PORT_RULE, QUANTITY_RULE
+from agent_operator.api.base import _QUANTITY
 from agent_operator.api.core import CIDR_RULE, PEER_SHAPE, REQUESTS_WITHIN_LIMITS
 from agent_operator.api.crd import crd_file_name, crd_yaml, custom_resource_definitions, write_crds
 
@@ -438,24 +437,12 @@ BAD_AGENTS: list[tuple[str, dict[str, Any]]] = [
         _agent(runtime={"retry": {"limit": 3, "backoff": {"maxSeconds": 0.5}}}),
     ),
     (
-        QUANTITY_RULE[1],
-        _agent(container={"image": "i:1", "resources": {"requests": {"cpu": "-1"}}}),
-    ),
-    (
-        "resource names are cpu, memory, ephemeral-storage, hugepages-<size> or <domain>/<name>",
+        "resource names are cpu, memory, ephemeral-storage, hugepages-SIZE or DOMAIN/NAME",
         _agent(container={"image": "i:1", "resources": {"limits": {"cpus": "1"}}}),
     ),
     (
         REQUESTS_WITHIN_LIMITS,
         _agent(container={"image": "i:1", "resources": {"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}}),
-    ),
-    (
-        PORT_RULE[1],
-        _agent(container={"image": "i:1", "probes": {"liveness": {"tcpSocket": {"port": 70000}}}}),
-    ),
-    (
-        SURGE_RULE[1],
-        _agent(rollout={"rollingUpdate": {"maxSurge": -1}}),
     ),
     (
         CIDR_RULE[1],
@@ -561,7 +548,7 @@ def test_every_integer_is_bounded() -> None:
     for crd in CRDS:
         for path, node in _nodes(_schema(crd)):
             if node.get("type") == "integer":
-                assert -(2**63) <= node["minimum"] <= node["maximum"] <= 2**63 - 1, path
+                assert -(2**53 - 1) <= node["minimum"] <= node["maximum"] <= 2**53 - 1, path
     assert pydantic_messages(_agent(replicas=2**63)) == ["must be between 0 and 2147483647"]
 
 

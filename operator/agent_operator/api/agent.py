@@ -5,24 +5,24 @@ from __future__ import annotations
 import re
 from typing import Annotated, Final, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from .base import (
     INT32_MAX,
     INT32_MIN,
-    INT64_MAX,
-    INT64_MIN,
+    MAX_SAFE_INTEGER,
+    MIN_SAFE_INTEGER,
     ApiModel,
     FreeForm,
     FreeFormList,
-    IntOrString,
     LabelValue,
     PortOrName,
-    cel,
     cel_rules,
+    int_or_string,
     list_map,
 )
 from .core import (
+    MAX_CIDRS,
     MAX_ENV_VARS,
     Cidr,
     ContainerPort,
@@ -52,12 +52,11 @@ _DNS1035_PATTERN = "^[a-z]([-a-z0-9]*[a-z0-9])?$"
 _DNS1035 = re.compile(_DNS1035_PATTERN)
 _DOMAIN_PATTERN = r"^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$"
 Domain = Annotated[str, Field(max_length=253, pattern=_DOMAIN_PATTERN)]
-SURGE_RULE = (
-    "type(self) == int ? self >= 0 : self.matches('^[0-9]+%$')",
-    "must be a non-negative integer or a percentage such as 25%",
-)
+SURGE_MESSAGE = "must be a non-negative integer or a percentage such as 25%"
 _INITIAL_BACKOFF = 1.0
 _MAX_BACKOFF = 30.0
+# Bounds the CEL rules on ingress peers (isCIDR) need to pass the apiserver's cost estimate.
+MAX_PEERS = 32
 # Bounds the CEL rules on canary steps need to pass the apiserver's cost estimate.
 MAX_CANARY_STEPS = 50
 NAME_NOT_DNS1035 = (
@@ -77,11 +76,19 @@ def unique_names(items: list[ContainerPort] | list[SecretMount] | None, what: st
 
 def surge_or_unavailable(value: int | str) -> int | str:
     """maxSurge / maxUnavailable: a pod count or a whole percentage, as a Deployment takes them."""
-    if isinstance(value, bool) or (isinstance(value, int) and value < 0):
-        raise ValueError("must be a non-negative integer or a percentage such as 25%")
-    if isinstance(value, str) and not re.fullmatch(r"\d+%", value):
-        raise ValueError(f"must be a non-negative integer or a percentage such as 25%, not {value!r}")
+    if isinstance(value, bool) or (isinstance(value, int) and not 0 <= value <= INT32_MAX):
+        raise ValueError(SURGE_MESSAGE)
+    if isinstance(value, str) and (len(value) > 11 or not re.fullmatch(r"[0-9]+%", value)):
+        raise ValueError(f"{SURGE_MESSAGE}, not {value!r}")
     return value
+
+
+SurgeOrPercent = Annotated[
+    int | str,
+    AfterValidator(surge_or_unavailable),
+    int_or_string(minimum=0, maximum=INT32_MAX, maxLength=11, pattern="^[0-9]+%$"),
+]
+"""A pod count or a whole percentage of replicas."""
 
 
 class Probes(ApiModel):
@@ -160,7 +167,7 @@ class PodTemplate(ApiModel):
     """Agent container security context fields, merged over the hardened defaults."""
     automount_service_account_token: bool | None = None
     """Mount a service account token; off unless the agent calls the Kubernetes API."""
-    termination_grace_period_seconds: int | None = Field(default=None, ge=0, le=INT64_MAX)
+    termination_grace_period_seconds: int | None = Field(default=None, ge=0, le=MAX_SAFE_INTEGER)
     """Seconds a stopping agent gets to finish its in-flight task."""
     host_network: bool | None = None
     """Use the node's network namespace. Fails the security checks."""
@@ -193,7 +200,7 @@ class ModelConfig(ApiModel):
     """The Secret key holding the provider credential. Never a literal key."""
     temperature: float | None = Field(default=None, ge=0, le=2)
     """Sampling temperature."""
-    max_tokens: int | None = Field(default=None, ge=1, le=INT64_MAX)
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_SAFE_INTEGER)
     """Completion token cap per call."""
 
 
@@ -248,7 +255,7 @@ class RateLimit(ApiModel):
 
     requests_per_minute: int | None = Field(default=None, ge=1, le=INT32_MAX)
     """Model or tool requests per minute, per pod."""
-    tokens_per_minute: int | None = Field(default=None, ge=1, le=INT64_MAX)
+    tokens_per_minute: int | None = Field(default=None, ge=1, le=MAX_SAFE_INTEGER)
     """Model tokens per minute, per pod."""
     max_concurrency: int | None = Field(default=None, ge=1, le=INT32_MAX)
     """Tasks in flight at once per pod; more wait in a queue."""
@@ -300,9 +307,9 @@ class Egress(ApiModel):
 
     allowed_domains: list[Domain] | None = None
     """DNS names (or *.suffix wildcards) the agent may call; enforced where the CNI supports FQDN policy."""
-    allowed_cidrs: list[Cidr] | None = Field(default=None, alias="allowedCIDRs")
+    allowed_cidrs: list[Cidr] | None = Field(default=None, alias="allowedCIDRs", max_length=MAX_CIDRS)
     """IP ranges the agent may reach."""
-    ports: list[NetworkPolicyPort] | None = None
+    ports: list[NetworkPolicyPort] | None = Field(default=None, max_length=MAX_PEERS)
     """Ports allowed to those destinations; 443/TCP when unset."""
 
     @field_validator("allowed_cidrs")
@@ -316,7 +323,7 @@ class Egress(ApiModel):
 class Network(ApiModel):
     """Network reach. The operator renders a default-deny NetworkPolicy around these allowances."""
 
-    ingress_from: list[NetworkPolicyPeer] | None = None
+    ingress_from: list[NetworkPolicyPeer] | None = Field(default=None, max_length=MAX_PEERS)
     """NetworkPolicyPeer list allowed to reach the agent's ports."""
     egress: Egress | None = None
     """Allowed destinations."""
@@ -463,9 +470,9 @@ class Canary(ApiModel):
         },
     )
     """Steps run in order; after the last the canary is promoted to 100%."""
-    max_surge: IntOrString = Field(default="25%", json_schema_extra=cel(*SURGE_RULE))
+    max_surge: SurgeOrPercent = "25%"
     """Pods allowed above replicas during the rollout (number or percent)."""
-    max_unavailable: IntOrString = Field(default=0, json_schema_extra=cel(*SURGE_RULE))
+    max_unavailable: SurgeOrPercent = 0
     """Pods allowed below replicas during the rollout (number or percent)."""
 
     @field_validator("max_surge", "max_unavailable")
@@ -485,9 +492,9 @@ class Canary(ApiModel):
 class RollingUpdate(ApiModel):
     """Deployment-style rolling update parameters."""
 
-    max_surge: IntOrString = Field(default="25%", json_schema_extra=cel(*SURGE_RULE))
+    max_surge: SurgeOrPercent = "25%"
     """Pods allowed above replicas."""
-    max_unavailable: IntOrString = Field(default="25%", json_schema_extra=cel(*SURGE_RULE))
+    max_unavailable: SurgeOrPercent = "25%"
     """Pods allowed below replicas."""
 
     @field_validator("max_surge", "max_unavailable")
@@ -618,7 +625,7 @@ class RolloutStatus(ApiModel):
     """When the current step began; pause timers count from here."""
     started_at: str | None = None
     """When the canary revision began rolling out."""
-    restart_baseline: int | None = Field(default=None, ge=INT64_MIN, le=INT64_MAX)
+    restart_baseline: int | None = Field(default=None, ge=MIN_SAFE_INTEGER, le=MAX_SAFE_INTEGER)
     """Canary container restarts when the rollout began (crash-loop detection)."""
     failed_revision: str | None = None
     """Revision that failed or was aborted; not retried until the spec changes or `agentctl retry`."""
@@ -664,7 +671,7 @@ class ReadinessSummary(ApiModel):
 class AgentDeploymentStatus(ApiModel):
     """Observed state, written by the operator."""
 
-    observed_generation: int | None = Field(default=None, ge=INT64_MIN, le=INT64_MAX)
+    observed_generation: int | None = Field(default=None, ge=MIN_SAFE_INTEGER, le=MAX_SAFE_INTEGER)
     """The spec generation this status describes."""
     phase: Phase | None = None
     """Pending, Progressing, Available, Degraded, Paused, Suspended, Blocked or Failed."""

@@ -12,7 +12,7 @@ from pydantic import Field, field_validator, model_validator
 
 from .base import (
     INT32_MAX,
-    INT64_MAX,
+    MAX_SAFE_INTEGER,
     ApiModel,
     LabelValue,
     PortOrName,
@@ -181,11 +181,9 @@ class ContainerPort(ApiModel):
 RESOURCE_NAME = (
     r"^(cpu|memory|ephemeral-storage|hugepages-[-a-zA-Z0-9]+|[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[-._a-zA-Z0-9]+)$"
 )
-MAX_RESOURCES = 16
+MAX_RESOURCES = 8
 _RESOURCE_NAME = re.compile(RESOURCE_NAME)
-_RESOURCE_NAME_MESSAGE = (
-    "resource names are cpu, memory, ephemeral-storage, hugepages-<size> or <domain>/<name>"
-)
+_RESOURCE_NAME_MESSAGE = "resource names are cpu, memory, ephemeral-storage, hugepages-SIZE or DOMAIN/NAME"
 _RESOURCE_LIST = cel(f"self.all(k, k.matches('{RESOURCE_NAME}'))", _RESOURCE_NAME_MESSAGE)
 REQUESTS_WITHIN_LIMITS = "every request must be at most its limit"
 
@@ -306,7 +304,7 @@ class Probe(ApiModel):
     """Consecutive successes to count as healthy."""
     failure_threshold: int | None = Field(default=None, ge=1, le=INT32_MAX)
     """Consecutive failures to count as unhealthy."""
-    termination_grace_period_seconds: int | None = Field(default=None, ge=1, le=INT64_MAX)
+    termination_grace_period_seconds: int | None = Field(default=None, ge=1, le=MAX_SAFE_INTEGER)
     """Grace period when this probe's failure kills the container."""
 
     @model_validator(mode="after")
@@ -361,7 +359,10 @@ class LabelSelector(ApiModel):
 
 CIDR_PATTERN = r"^[0-9a-fA-F:.]+/[0-9]{1,3}$"
 CIDR_RULE = ("isCIDR(self)", "must be a CIDR such as 10.0.0.0/8")
-Cidr = Annotated[str, Field(max_length=64, pattern=CIDR_PATTERN, json_schema_extra=cel(*CIDR_RULE))]
+# 43 characters hold the longest IPv6 CIDR; the bound (with the lists' maxItems) keeps isCIDR()
+# within the apiserver's CEL cost budget.
+Cidr = Annotated[str, Field(max_length=43, pattern=CIDR_PATTERN, json_schema_extra=cel(*CIDR_RULE))]
+MAX_CIDRS = 32
 """An IP range in CIDR notation."""
 
 
@@ -381,7 +382,7 @@ class IPBlock(ApiModel):
 
     cidr: Cidr
     """The range."""
-    except_: list[Cidr] | None = Field(default=None, alias="except", max_length=64)
+    except_: list[Cidr] | None = Field(default=None, alias="except", max_length=MAX_CIDRS)
     """Sub-ranges left out."""
 
     @field_validator("cidr")

@@ -104,7 +104,7 @@ class _Converter:
         if out.get("type") == "integer":
             if "minimum" not in out or "maximum" not in out:
                 # Unbounded, pydantic takes any Python int and the apiserver only int64: the two
-                # would disagree on huge numbers. Declare ge/le (INT32_*/INT64_* in base.py).
+                # would disagree on huge numbers. Declare ge/le (INT32_* or *_SAFE_INTEGER in base.py).
                 raise UnsupportedSchemaError(f"{where}: an integer needs both bounds (ge and le)")
             out.setdefault("format", _integer_format(node))
         if "properties" in node:
