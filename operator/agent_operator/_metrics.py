@@ -39,3 +39,8 @@ ROLLBACKS = Counter(
     "Rollbacks, by trigger (automatic, manual).",
     ["namespace", "agent", "trigger"],
 )
+DRIFT_LOOPS = Counter(
+    "agent_operator_drift_loops_total",
+    "Children caught being rewritten with unchanged content (a DriftLoop: an operator bug), by kind.",
+    ["namespace", "agent", "kind"],
+)

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .._metrics import (
+    DRIFT_LOOPS,
     POLICY_VIOLATIONS,
     RECONCILE_ERRORS,
     RECONCILE_SECONDS,
@@ -30,6 +31,8 @@ from .._metrics import (
     ROLLOUTS,
 )
 from ..kube import AGENT_DEPLOYMENT, KubeApi, KubeError
+from .driftloop import DriftLoopTracker, guard_plan
+from .normalise import ServerForms, settle, with_server_forms
 from .observe import CapabilityCache, observe
 from .plan import Observation, ReconcilePlan, plan_reconcile, stalled_plan
 from .timefmt import format_time
@@ -67,6 +70,7 @@ class Reconciler:
         resync_seconds: float = 60.0,
         wakeup_workers: int = 8,
         active: Callable[[str], bool] | None = None,
+        drift_loops: DriftLoopTracker | None = None,
     ) -> None:
         self._kube = kube
         self._caps = capabilities or CapabilityCache(kube)
@@ -87,6 +91,8 @@ class Reconciler:
         self._in_flight: dict[Key, float] = {}
         self._wakeup_thread: threading.Thread | None = None
         self._workers = ThreadPoolExecutor(max_workers=wakeup_workers, thread_name_prefix="wakeup")
+        self._drift = drift_loops or DriftLoopTracker()
+        self._forms = ServerForms()
 
     # -- scheduling ------------------------------------------------------------------------------
 
@@ -119,6 +125,8 @@ class Reconciler:
         with self._guard:
             self._known.discard((namespace, name))
             self._due.pop((namespace, name), None)
+        self._drift.forget((namespace, name))
+        self._forms.forget(namespace)
         with contextlib.suppress(KeyError):
             POLICY_VIOLATIONS.remove(namespace, name)
 
@@ -205,7 +213,9 @@ class Reconciler:
             obs = observe(self._kube, namespace, name, self._caps.get(), self._clock())
             if obs is None:
                 return Outcome(0, None)
-            plan = plan_reconcile(obs)
+            obs = with_server_forms(obs, self._forms)
+            plan = settle(obs, plan_reconcile(obs), self._forms, self._kube.dry_run_apply, plan_reconcile)
+            plan = guard_plan(plan, obs.agent, self._drift, time.monotonic(), self._clock())
             readiness = (plan.status or obs.agent.get("status") or {}).get("readiness") or {}
             POLICY_VIOLATIONS.labels(namespace, name).set(len(readiness.get("missingRequired") or []))
             try:
@@ -255,6 +265,20 @@ class Reconciler:
             failures = self._failures[key] = self._failures.get(key, 0) + 1
         return float(min(self._error_backoff * 2 ** (failures - 1), MAX_ERROR_BACKOFF))
 
+    def _note_write(self, namespace: str, name: str, obj: Mapping[str, Any]) -> None:
+        loop = self._drift.record_write((namespace, name), obj, time.monotonic())
+        if loop is not None:
+            kind, _, child = loop.key
+            DRIFT_LOOPS.labels(namespace, name, kind).inc()
+            _log.error(
+                "write loop: %s/%s rewritten %d times with unchanged content; holding writes for %.0fs",
+                kind,
+                child,
+                loop.writes,
+                loop.held_for,
+                extra={"namespace": namespace, "agent": name, "reason": "DriftLoop"},
+            )
+
     def _report_internal_error(self, obs: Observation, exc: Exception) -> None:
         message = f"{type(exc).__name__} in the operator while reconciling; details in the operator log"
         try:
@@ -271,6 +295,7 @@ class Reconciler:
             self._kube.delete(ref.kind, ref.name, ref.namespace, uid=ref.uid)
         for obj in plan.apply:
             self._kube.apply(obj)
+            self._note_write(namespace, name, obj)
         for obj in plan.create:
             try:
                 self._kube.create(obj)

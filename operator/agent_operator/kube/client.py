@@ -188,6 +188,22 @@ class KubeApi:
             headers={"Content-Type": "application/apply-patch+yaml"},
         )
 
+    def dry_run_apply(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """What a forced server-side apply of ``obj`` would store, without storing it: the
+        apiserver's own defaulting and normalisation of what we send. Counted as verb ``dryrun``,
+        not as a write."""
+        kind = kind_of(dict(obj))
+        meta = obj["metadata"]
+        query = {"fieldManager": self.field_manager, "force": "true", "dryRun": "All"}
+        return self._request(
+            "PATCH",
+            f"{kind.object_path(meta['name'], meta.get('namespace'))}?{urlencode(query)}",
+            verb="dryrun",
+            kind_name=kind.kind,
+            body=dict(obj),
+            headers={"Content-Type": "application/apply-patch+yaml"},
+        )
+
     def apply_status(self, kind: Kind, name: str, namespace: str | None, status: Mapping[str, Any]) -> None:
         """Server-side apply of the status subresource."""
         body = {
