@@ -1,9 +1,12 @@
 """The one place the operator talks to the Kubernetes API.
 
 A thin REST layer over the official client's transport: get, list, server-side apply, delete,
-and metadata-only lists (so Secret values are never fetched). Transient failures (409 on
-non-apply writes, 429, 5xx, connection errors) are retried with capped exponential backoff and
-jitter; everything else surfaces as :class:`KubeError` for the caller to turn into a condition.
+and metadata-only lists (so Secret values are never fetched). Every failure surfaces as a
+:class:`KubeError` that says whether it is *final* (the request itself is wrong: retrying the
+same request cannot help) or *transient* (the server is busy or unreachable). The operator's
+client makes one attempt per call: a worker thread that other agents wait on never sleeps
+between attempts; the work queue retries transient failures with capped backoff instead.
+agentctl, which has no queue, opts into a short in-call :class:`RetryPolicy`.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,24 +35,76 @@ _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 _METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
-_RETRYABLE = {409, 429, 500, 502, 503, 504}
+_TRANSIENT = frozenset({0, 401, 408, 429})
+"""Besides 5xx: no connection (0), an expired token being refreshed (401), a timeout (408) and
+throttling (429). Every other 4xx answer is final: 400, 403, 404, 409 (AlreadyExists on create,
+a stale uid precondition on delete, an immutable field on apply), 422 and the rest."""
+_UNTYPABLE = re.compile(r"typed (patch|live) object|to smd typed|convert\b.*\btyped", re.IGNORECASE)
+"""A 500 from server-side apply whose message says the patch could not be typed against the
+schema (a non-string label value, an unknown key in a typed map): the same body fails forever."""
+_SMD_PATH = re.compile(r"(?:^|\s)(\.[^\s:]+):")
+
+
+def is_final(status: int, message: str) -> bool:
+    """Whether an API answer is final for this request: retrying the same body cannot help."""
+    if status in _TRANSIENT:
+        return False
+    if status >= 500:
+        return bool(_UNTYPABLE.search(message))
+    return status >= 400
 
 
 class KubeError(Exception):
-    """An API call failed for a reason retrying will not fix (or retries ran out)."""
+    """An API call failed; :attr:`final` says whether retrying the same request could help.
 
-    def __init__(self, status: int, reason: str, message: str) -> None:
+    ``str()`` carries the apiserver's message, which may quote rejected values: it is for the
+    log at most. :meth:`summary` is the redacted one-liner that may go into status."""
+
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        message: str,
+        *,
+        kind: str = "",
+        name: str = "",
+        fields: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(f"{status} {reason}: {message}")
         self.status = status
         self.reason = reason
         self.message = message
+        self.kind = kind
+        self.name = name
+        self.fields = fields or tuple(dict.fromkeys(_SMD_PATH.findall(message)))[:5]
+
+    @property
+    def final(self) -> bool:
+        return is_final(self.status, self.message)
+
+    @property
+    def untypable(self) -> bool:
+        return self.status >= 500 and bool(_UNTYPABLE.search(self.message))
+
+    def summary(self) -> str:
+        """What was refused and where, never the value: field paths, the object's kind and name,
+        the HTTP status. Safe for status conditions and events."""
+        target = " ".join(p for p in (self.kind, self.name) if p) or "the request"
+        if self.untypable:
+            what = f"{target}: the apiserver could not type the patch (a value of the wrong type)"
+        elif self.status == 0:
+            what = f"{target}: the apiserver could not be reached"
+        else:
+            what = f"{target} was refused ({self.status} {self.reason})".replace(" )", ")")
+        return f"{what} at {', '.join(self.fields)}" if self.fields else what
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to retry transient API failures."""
+    """In-call retries of transient failures, for callers without a work queue (agentctl).
+    The default is a single attempt: the operator's workers never sleep between attempts."""
 
-    attempts: int = 5
+    attempts: int = 1
     initial_delay: float = 0.2
     max_delay: float = 5.0
 
@@ -96,7 +152,7 @@ class KubeApi:
     def get(self, kind: Kind, name: str, namespace: str | None = None) -> dict[str, Any] | None:
         """The object, or None when it does not exist."""
         try:
-            return self._call("GET", kind, kind.object_path(name, namespace))
+            return self._call("GET", kind, kind.object_path(name, namespace), name=name)
         except KubeError as exc:
             if exc.status == 404:
                 return None
@@ -130,7 +186,9 @@ class KubeApi:
         """Whether the object exists, reading only its metadata. Used for Secrets: the operator
         needs to know a Secret is there and never needs, or fetches, its values."""
         try:
-            self._call("GET", kind, kind.object_path(name, namespace), headers={"Accept": _METADATA})
+            self._call(
+                "GET", kind, kind.object_path(name, namespace), name=name, headers={"Accept": _METADATA}
+            )
         except KubeError as exc:
             if exc.status == 404:
                 return False
@@ -183,6 +241,7 @@ class KubeApi:
             "PATCH",
             kind,
             path,
+            name=meta["name"],
             query=query,
             body=dict(obj),
             headers={"Content-Type": "application/apply-patch+yaml"},
@@ -202,6 +261,7 @@ class KubeApi:
             "PATCH",
             kind,
             path,
+            name=name,
             query=query,
             body=body,
             headers={"Content-Type": "application/apply-patch+yaml"},
@@ -215,6 +275,7 @@ class KubeApi:
             "PATCH",
             kind,
             kind.object_path(name, namespace),
+            name=name,
             body=dict(patch),
             headers={"Content-Type": "application/merge-patch+json"},
         )
@@ -229,6 +290,7 @@ class KubeApi:
             kind.object_path(name, namespace),
             verb="patch",
             kind_name=kind.kind,
+            name=name,
             body=[dict(op) for op in operations],
             headers={"Content-Type": "application/json-patch+json"},
         )
@@ -240,6 +302,7 @@ class KubeApi:
             "POST",
             kind,
             kind.collection_path(obj["metadata"].get("namespace")),
+            name=obj["metadata"].get("name", ""),
             body=dict(obj),
             headers={"Content-Type": "application/json"},
         )
@@ -297,10 +360,13 @@ class KubeApi:
                 "DELETE",
                 kind,
                 kind.object_path(name, namespace),
+                name=name,
                 body=options,
                 headers={"Content-Type": "application/json"},
             )
         except KubeError as exc:
+            # 409 here is the uid precondition: the name now belongs to a newer object, which
+            # is not ours to delete. Final, like 404: nothing left to do.
             if exc.status in (404, 409):
                 return False
             raise
@@ -314,6 +380,7 @@ class KubeApi:
         kind: Kind,
         path: str,
         *,
+        name: str = "",
         query: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
@@ -321,7 +388,9 @@ class KubeApi:
         if query:
             path = f"{path}?{urlencode(query)}"
         verb = {"GET": "get", "PATCH": "patch", "POST": "create", "DELETE": "delete"}[method]
-        return self._request(method, path, verb=verb, kind_name=kind.kind, body=body, headers=headers)
+        return self._request(
+            method, path, verb=verb, kind_name=kind.kind, name=name, body=body, headers=headers
+        )
 
     def _request(
         self,
@@ -330,12 +399,11 @@ class KubeApi:
         *,
         verb: str,
         kind_name: str,
+        name: str = "",
         body: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         all_headers = {"Accept": "application/json", **(headers or {})}
-        content_type = all_headers.get("Content-Type", "")
-        apply = content_type == "application/apply-patch+yaml"
         # Bodies stay mappings: the client's REST layer encodes them as JSON for every JSON and
         # YAML content type (JSON is YAML, so apply patches go out the same way).
         payload: dict[str, Any] | list[dict[str, Any]] | None = (
@@ -356,33 +424,37 @@ class KubeApi:
                 )
                 data: bytes = resp.read()  # type: ignore[no-untyped-call]
             except (urllib3.exceptions.HTTPError, ApiException, OSError) as exc:
-                raise KubeError(0, "ConnectionError", str(exc)) from exc
+                raise KubeError(0, "ConnectionError", str(exc), kind=kind_name, name=name) from exc
             if resp.status >= 400:
-                raise _error(resp.status, resp.reason or "", data)
+                raise _error(resp.status, resp.reason or "", data, kind=kind_name, name=name)
             return json.loads(data) if data else {}
 
-        # A 409 from a forced apply is a real conflict (e.g. immutable field), not a race.
-        return _with_retries(once, self._retry, retry_conflicts=not apply)
+        # No conflict is retried in the call: applies are forced (a field-manager conflict cannot
+        # happen) and carry no resourceVersion, so a 409 is final for the body that was sent.
+        return _with_retries(once, self._retry)
 
 
-def _error(status: int, reason: str, data: bytes) -> KubeError:
+def _error(status: int, http_reason: str, data: bytes, *, kind: str, name: str) -> KubeError:
     try:
-        message = json.loads(data).get("message", "")
-    except (ValueError, AttributeError):
-        message = data.decode(errors="replace")[:500]
-    return KubeError(status, reason, message)
+        body = json.loads(data)
+        message = str(body.get("message", ""))
+        reason = str(body.get("reason") or http_reason)
+        causes = (body.get("details") or {}).get("causes") or []
+        fields = tuple(
+            dict.fromkeys(str(c["field"]) for c in causes if isinstance(c, dict) and c.get("field"))
+        )
+    except (ValueError, AttributeError, TypeError):
+        message, reason, fields = data.decode(errors="replace")[:500], http_reason, ()
+    return KubeError(status, reason, message, kind=kind, name=name, fields=fields[:5])
 
 
-def _with_retries(fn: Callable[[], _T], policy: RetryPolicy, *, retry_conflicts: bool) -> _T:
+def _with_retries(fn: Callable[[], _T], policy: RetryPolicy) -> _T:
     delays = policy.delays()
     while True:
         try:
             return fn()
         except KubeError as exc:
-            transient = exc.status == 0 or (
-                exc.status in _RETRYABLE and (exc.status != 409 or retry_conflicts)
-            )
-            delay = next(delays, None) if transient else None
+            delay = None if exc.final else next(delays, None)
             if delay is None:
                 raise
             _log.info("retrying after %s %s in %.2fs", exc.status, exc.reason, delay)
