@@ -39,3 +39,8 @@ ROLLBACKS = Counter(
     "Rollbacks, by trigger (automatic, manual).",
     ["namespace", "agent", "trigger"],
 )
+RECONCILE_OVER_BUDGET = Counter(
+    "agent_operator_reconcile_over_budget_total",
+    "Reconciles that ran past their time budget (a spare worker took over the queue meanwhile).",
+    ["namespace", "agent"],
+)
