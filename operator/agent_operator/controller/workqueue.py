@@ -1,25 +1,19 @@
-"""A work queue of keys for one reconcile function, run on a bounded pool of worker threads.
+"""A work queue of keys for one work function, run on a bounded pool of worker threads.
 
-What it promises, each tested directly in tests/unit/controller/test_workqueue.py:
+- Coalescing: a key requested while queued is queued once. The dirty flag: a key requested while
+  it runs runs once more afterwards, never twice at once; distinct keys run in parallel.
+- Delayed wake-ups keep only the earliest per key, and a run covers every wake-up requested
+  before it started (a level-based reconcile re-derives all of its timers).
+- Per-key exponential backoff after a failed run, capped, reset on success and on ``forget``.
+- Fairness by strict priority between lanes: a key's first run ever, then requests and timers,
+  then backoff retries. Under a burst every key runs once before any runs twice, and a new key
+  never waits behind the retries of failing ones.
+- A time budget per run: a run over budget is reported once, and a spare worker joins the pool
+  while it lasts, so one hung run does not hold up the others.
+- Health: how long each in-flight run has taken, and whether the wake-up loop is alive.
 
-- coalescing: a key requested while it is queued is queued once;
-- the dirty flag: a key requested while it is being processed runs once more afterwards, and
-  never twice at once; distinct keys run in parallel;
-- delayed wake-ups, de-duplicated: only the earliest pending wake-up of a key is kept, and a run
-  that starts covers every wake-up requested before it (a level-based reconcile re-derives all
-  of its timers);
-- per-key exponential backoff after a failed run, capped, reset on success and on ``forget``;
-- fairness, by strict priority between three lanes: a key's first run ever (a new agent) goes
-  before anything else, so under a burst every key runs once before any key runs twice, and a
-  new agent never waits behind the retries of failing ones; requests and timers go next; backoff
-  retries last;
-- a time budget per run: a run over budget is reported (log and callback) once, and a spare
-  worker joins the pool while it lasts, so one hung reconcile does not slow the others down;
-- health for the liveness probe: how long each in-flight run has taken, and whether the wake-up
-  loop is alive.
-
-Time comes from an injected monotonic ``clock``; :meth:`poll` moves due wake-ups onto the lanes
-and checks budgets. The wake-up thread started by :meth:`start` calls it at least every ``tick``.
+Time comes from the injected monotonic ``clock``; :meth:`poll` queues due wake-ups and checks
+budgets, and the wake-up thread started by :meth:`start` calls it at least every ``tick``.
 """
 
 from __future__ import annotations
