@@ -72,23 +72,24 @@ def internal_error_message(exc: Exception) -> str:
 class _Rejection:
     """A final apply error remembered for the inputs it was given."""
 
+    target: tuple[str, str]
+    """Kind and name of the refused object."""
     inputs: str
     message: str
     attempts: int
     retry_at: float
 
 
-def inputs_fingerprint(obs: Observation) -> str:
-    """Everything a final answer was given: when none of it changed, neither will the answer."""
+def inputs_fingerprint(obs: Observation, target: tuple[str, str]) -> str:
+    """Everything a final answer to a write of ``target`` (kind, name) depended on: when none of
+    it changed, neither will the answer. Of the children only the refused one counts (deleting
+    it is how a human clears an immutable field); the others change as the operator writes them."""
     meta = obs.agent.get("metadata") or {}
-    children = sorted(
-        (
-            str(c.get("kind")),
-            str((c.get("metadata") or {}).get("name")),
-            str((c.get("metadata") or {}).get("uid")),
-        )
+    live = [
+        (c.get("metadata") or {}).get("uid")
         for c in obs.children
-    )
+        if (c.get("kind"), (c.get("metadata") or {}).get("name")) == target
+    ]
     inputs = {
         "generation": meta.get("generation"),
         "operator": __version__,
@@ -96,7 +97,7 @@ def inputs_fingerprint(obs: Observation) -> str:
         "namespaceLabels": dict(obs.namespace_labels),
         "policies": [p.model_dump(mode="json") for p in obs.policies],
         "capabilities": asdict(obs.capabilities),
-        "children": children,
+        "refused": [*target, live],
     }
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -216,11 +217,11 @@ class Reconciler:
         plan = plan_reconcile(obs)
         readiness = (plan.status or obs.agent.get("status") or {}).get("readiness") or {}
         POLICY_VIOLATIONS.labels(*key).set(len(readiness.get("missingRequired") or []))
-        inputs = inputs_fingerprint(obs)
         now = self._monotonic()
         with self._guard:
             rejected = self._rejected.get(key)
-        if rejected is not None and rejected.inputs == inputs and now < rejected.retry_at:
+        unchanged = rejected is not None and rejected.inputs == inputs_fingerprint(obs, rejected.target)
+        if rejected is not None and unchanged and now < rejected.retry_at:
             # Same inputs as the refused write: the same answer would come back. Keep status
             # truthful (a no-op when it already says so) and wait for a change or the backoff.
             self._execute(obs.agent, stalled_plan(obs, APPLY_REJECTED, rejected.message))
@@ -230,11 +231,14 @@ class Reconciler:
         except KubeError as exc:
             if not exc.final:
                 raise
-            attempts = rejected.attempts + 1 if rejected is not None and rejected.inputs == inputs else 1
+            target = (exc.kind, exc.name)
+            inputs = inputs_fingerprint(obs, target)
+            again = rejected is not None and (rejected.target, rejected.inputs) == (target, inputs)
+            attempts = rejected.attempts + 1 if rejected is not None and again else 1
             delay = REJECTED_BACKOFF.delay(attempts)
             message = apply_rejected_message(exc)
             with self._guard:
-                self._rejected[key] = _Rejection(inputs, message, attempts, now + delay)
+                self._rejected[key] = _Rejection(target, inputs, message, attempts, now + delay)
             RECONCILE_ERRORS.labels(*key, f"api{exc.status}").inc()
             _log.warning(
                 "the apiserver refused a write; reported as Stalled",

@@ -37,6 +37,7 @@ class FakeApiserver:
         agent = yaml.safe_load(EXAMPLE.read_text())
         agent["metadata"].update(namespace="agents", name="bot", uid="u-1", generation=1)
         self.agent: dict[str, Any] = agent
+        self.namespace_labels: dict[str, str] = {}
         self.deployment_answer: tuple[int, dict[str, Any]] = (200, {})
         self.calls: Counter[str] = Counter()
         self.status_writes: list[dict[str, Any]] = []
@@ -73,7 +74,7 @@ class FakeApiserver:
             self.release.wait(WAIT)
             return 200, copy.deepcopy(self.agent)
         if method == "GET" and path == "/api/v1/namespaces/agents":
-            return 200, {"metadata": {"name": "agents"}}
+            return 200, {"metadata": {"name": "agents", "labels": self.namespace_labels}}
         if method == "GET":
             return (200, {"items": []}) if query else (404, {"message": "not found", "reason": "NotFound"})
         if method == "PATCH" and path == f"{AGENT_PATH}/status":
@@ -156,6 +157,21 @@ def test_an_untypable_apply_is_stalled_at_once_and_not_retried_for_the_same_spec
     apiserver.agent["metadata"]["generation"] = 2  # the spec changed: worth another try
     _reconcile(reconciler)
     assert apiserver.deployment_applies() == 2
+
+
+def test_a_refused_apply_is_tried_again_when_a_referenced_object_changes(
+    apiserver: FakeApiserver, reconciler: Reconciler
+) -> None:
+    apiserver.deployment_answer = (403, {"message": "forbidden", "reason": "Forbidden", "code": 403})
+    _reconcile(reconciler)
+    _reconcile(reconciler)
+    assert apiserver.deployment_applies() == 1
+    apiserver.namespace_labels = {"team": "search"}  # the namespace is an input of the render
+    _reconcile(reconciler)
+    assert apiserver.deployment_applies() == 2
+    message = _stalled(apiserver.status_writes[-1])["message"]
+    assert message.startswith("Deployment bot-")
+    assert "403 Forbidden" in message
 
 
 def test_a_refused_apply_is_tried_again_after_the_long_backoff(
