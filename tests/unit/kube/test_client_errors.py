@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from agent_operator.kube import KubeApi, KubeError
+from agent_operator.kube import KubeApi, KubeError, is_final
 from agent_operator.kube.kinds import CONFIG_MAP, DEPLOYMENT
 
 DEPLOY = {
@@ -156,3 +156,29 @@ def test_a_refused_connection_is_transient() -> None:
         _api("http://127.0.0.1:9").get(DEPLOYMENT, "bot", "agents")
     assert caught.value.status == 0
     assert not caught.value.final
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "final"),
+    [
+        (0, "connection refused", False),
+        (400, "bad request", True),
+        (401, "Unauthorized", False),
+        (403, "forbidden", True),
+        (404, "not found", True),
+        (408, "timeout", False),
+        (409, "already exists", True),
+        (410, "gone", True),
+        (422, "invalid", True),
+        (429, "too many requests", False),
+        (500, TYPED_PATCH, True),
+        (500, "failed to create typed live object: .spec: unknown field", True),
+        (500, "Internal error occurred: etcdserver: leader changed", False),
+        (502, "bad gateway", False),
+        (503, "unavailable", False),
+        (504, "timeout", False),
+    ],
+)
+def test_every_answer_has_a_class(status: int, message: str, final: bool) -> None:
+    assert is_final(status, message) is final
+    assert KubeError(status, "", message).final is final
