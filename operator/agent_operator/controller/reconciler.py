@@ -133,6 +133,7 @@ class Reconciler:
             resync=resync_seconds,
             budget=budget_seconds,
             on_over_budget=lambda key, _: RECONCILE_OVER_BUDGET.labels(*key).inc(),
+            group=lambda key: key[0],  # namespaces take turns: one tenant's burst delays no other
         )
 
     # -- requests (from kopf's handlers) -------------------------------------------------------

@@ -7,7 +7,8 @@
 - Per-key exponential backoff after a failed run, capped, reset on success and on ``forget``.
 - Fairness by strict priority between lanes: a key's first run ever, then requests and timers,
   then backoff retries. Under a burst every key runs once before any runs twice, and a new key
-  never waits behind the retries of failing ones.
+  never waits behind the retries of failing ones. Within a lane, groups of keys (namespaces)
+  take turns, so a burst in one group does not delay the others.
 - A time budget per run: a run over budget is reported once, and a spare worker joins the pool
   while it lasts, so one hung run does not hold up the others.
 - Health: how long each in-flight run has taken, and whether the wake-up loop is alive.
@@ -89,6 +90,7 @@ class WorkQueue(Generic[K]):
         budget: float = 60.0,
         tick: float = 1.0,
         on_over_budget: Callable[[K, float], None] | None = None,
+        group: Callable[[K], Hashable] = lambda key: None,
     ) -> None:
         self._work = work
         self._workers = workers
@@ -102,7 +104,10 @@ class WorkQueue(Generic[K]):
         self._work_ready = threading.Condition(self._lock)
         self._timer_wake = threading.Condition(self._lock)
         self._idle = threading.Condition(self._lock)
-        self._lanes: dict[Lane, deque[tuple[int, K]]] = {lane: deque() for lane in Lane}
+        self._group = group
+        # Per lane: a FIFO per group, and the groups with work in the order they take turns.
+        self._lanes: dict[Lane, dict[Hashable, deque[tuple[int, K]]]] = {lane: {} for lane in Lane}
+        self._turns: dict[Lane, deque[Hashable]] = {lane: deque() for lane in Lane}
         self._queued: dict[K, tuple[Lane, int]] = {}
         self._seq = 0
         self._processing: dict[K, float] = {}
@@ -234,7 +239,12 @@ class WorkQueue(Generic[K]):
             return
         self._seq += 1
         self._queued[key] = (lane, self._seq)
-        self._lanes[lane].append((self._seq, key))
+        group = self._group(key)
+        entries = self._lanes[lane].get(group)
+        if entries is None:
+            entries = self._lanes[lane][group] = deque()
+            self._turns[lane].append(group)
+        entries.append((self._seq, key))
         self._work_ready.notify()
 
     def _schedule(self, key: K, delay: float, lane: Lane) -> None:
@@ -249,12 +259,22 @@ class WorkQueue(Generic[K]):
 
     def _pop(self) -> K | None:
         for lane in Lane:
-            entries = self._lanes[lane]
-            while entries:
-                seq, key = entries.popleft()
-                if self._queued.get(key) == (lane, seq):
-                    del self._queued[key]
-                    return key
+            turns, groups = self._turns[lane], self._lanes[lane]
+            while turns:
+                group = turns.popleft()
+                entries = groups[group]
+                found = None
+                while entries and found is None:
+                    seq, key = entries.popleft()
+                    if self._queued.get(key) == (lane, seq):  # else superseded or forgotten
+                        found = key
+                if entries:
+                    turns.append(group)  # its next key waits for the other groups' turns
+                else:
+                    del groups[group]
+                if found is not None:
+                    del self._queued[found]
+                    return found
         return None
 
     def _spawn_worker(self) -> None:

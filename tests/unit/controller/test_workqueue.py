@@ -254,6 +254,16 @@ def test_under_a_burst_every_key_runs_once_before_any_runs_twice(
     assert sorted(work.runs[15:]) == sorted(first)
 
 
+def test_groups_take_turns_within_a_lane(queues: list, work: Recorder, clock: FakeClock) -> None:
+    queue: WorkQueue[str] = WorkQueue(work, clock=clock, workers=1, group=lambda key: key.split("/")[0])
+    queues.append(queue)
+    for key in ("noisy/1", "noisy/2", "noisy/3", "noisy/4", "quiet/1", "other/1", "quiet/2"):
+        queue.add(key)
+    queue.start()
+    assert queue.wait_idle(WAIT)
+    assert work.runs == ["noisy/1", "quiet/1", "other/1", "noisy/2", "quiet/2", "noisy/3", "noisy/4"]
+
+
 def test_a_run_over_budget_is_reported_once_and_does_not_block_others(
     queues: list, work: Recorder, clock: FakeClock
 ) -> None:
