@@ -23,25 +23,14 @@ import heapq
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Generic, TypeVar
+
+from .lanes import FairLanes, Lane
 
 _log = logging.getLogger(__name__)
 K = TypeVar("K", bound=Hashable)
-
-
-class Lane(IntEnum):
-    """Priority of queued work; lower runs first."""
-
-    FIRST = 0
-    """A key that has never run (since it was first requested, or since ``forget``)."""
-    REQUEST = 1
-    """A change was seen, or a timer (resync, rollout step) fired."""
-    RETRY = 2
-    """Backoff after a failed run."""
 
 
 @dataclass(frozen=True)
@@ -104,11 +93,7 @@ class WorkQueue(Generic[K]):
         self._work_ready = threading.Condition(self._lock)
         self._timer_wake = threading.Condition(self._lock)
         self._idle = threading.Condition(self._lock)
-        self._group = group
-        # Per lane: a FIFO per group, and the groups with work in the order they take turns.
-        self._lanes: dict[Lane, dict[Hashable, deque[tuple[int, K]]]] = {lane: {} for lane in Lane}
-        self._turns: dict[Lane, deque[Hashable]] = {lane: deque() for lane in Lane}
-        self._queued: dict[K, tuple[Lane, int]] = {}
+        self._queued: FairLanes[K] = FairLanes(group)
         self._seq = 0
         self._processing: dict[K, float] = {}
         self._dirty: set[K] = set()
@@ -140,7 +125,7 @@ class WorkQueue(Generic[K]):
         """Drop everything about ``key``: queued work, wake-ups, backoff. A run in progress
         finishes, but schedules nothing."""
         with self._lock:
-            self._queued.pop(key, None)
+            self._queued.discard(key)
             self._due.pop(key, None)
             self._dirty.discard(key)
             self._failures.pop(key, None)
@@ -234,18 +219,8 @@ class WorkQueue(Generic[K]):
         if key in self._processing:
             self._dirty.add(key)
             return
-        current = self._queued.get(key)
-        if current is not None and current[0] <= lane:
-            return
-        self._seq += 1
-        self._queued[key] = (lane, self._seq)
-        group = self._group(key)
-        entries = self._lanes[lane].get(group)
-        if entries is None:
-            entries = self._lanes[lane][group] = deque()
-            self._turns[lane].append(group)
-        entries.append((self._seq, key))
-        self._work_ready.notify()
+        if self._queued.push(key, lane):
+            self._work_ready.notify()
 
     def _schedule(self, key: K, delay: float, lane: Lane) -> None:
         due = self._clock() + max(delay, 0.0)
@@ -256,26 +231,6 @@ class WorkQueue(Generic[K]):
         self._seq += 1
         heapq.heappush(self._heap, (due, self._seq, key))
         self._timer_wake.notify()
-
-    def _pop(self) -> K | None:
-        for lane in Lane:
-            turns, groups = self._turns[lane], self._lanes[lane]
-            while turns:
-                group = turns.popleft()
-                entries = groups[group]
-                found = None
-                while entries and found is None:
-                    seq, key = entries.popleft()
-                    if self._queued.get(key) == (lane, seq):  # else superseded or forgotten
-                        found = key
-                if entries:
-                    turns.append(group)  # its next key waits for the other groups' turns
-                else:
-                    del groups[group]
-                if found is not None:
-                    del self._queued[found]
-                    return found
-        return None
 
     def _spawn_worker(self) -> None:
         self._threads += 1
@@ -294,7 +249,7 @@ class WorkQueue(Generic[K]):
                     if self._surplus():
                         self._threads -= 1
                         return
-                    key = self._pop()
+                    key = self._queued.pop()
                     if key is None:
                         self._work_ready.wait()
                 self._processing[key] = self._clock()
