@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 _OPENERS = "[{"
 _CLOSERS = "]}"
-# After these (or at the start of a line) a quote opens a quoted scalar; elsewhere it is text.
+# After these (or at the start of a line) a quote or a bracket starts a node; elsewhere, in block
+# context, it is part of a plain scalar (`a: x[1]`, `:[:` as a key).
 _NODE_START = "-?:,[{"
 
 
@@ -96,13 +97,13 @@ def _scan_characters(scan: _Scan, line: str, number: int, indent: int) -> bool:
             scan.quote = char
             i += 1
             continue
-        if char in _OPENERS:
+        if char in _OPENERS and (scan.flow or _starts_node(previous)):
             scan.flow += 1
             if scan.deeper(scan.block_base + indicators + scan.flow, number, i + 1):
                 return True
             previous = char
-        elif char in _CLOSERS:
-            scan.flow = max(0, scan.flow - 1)
+        elif char in _CLOSERS and scan.flow:
+            scan.flow -= 1
             previous = char
         elif scan.flow and char == ":":
             previous = char  # a flow mapping's value may be quoted

@@ -40,7 +40,7 @@ def bound(text: str) -> int:
     return limit
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(TREES, st.sampled_from([False, True, None]), st.sampled_from(["|", ">", None]))
 def test_bound_is_never_below_the_true_depth(tree: Any, flow: bool | None, style: str | None) -> None:
     text = yaml.safe_dump(tree, default_flow_style=flow, default_style=style, width=20)
@@ -86,3 +86,14 @@ def test_deep_input_is_refused_by_our_check_before_any_parser(
 def test_brackets_in_text_do_not_count(text: str) -> None:
     assert first_too_deep(text, MAX_NESTING) is None
     parse_documents(text, "ok.yaml")  # and the parser accepts it
+
+
+@pytest.mark.parametrize(
+    ("text", "depth"),
+    [(":[:\n- - 0\n", 3), ("a: x[1\nb:\n- - - 0\n", 4), ("k: v{\nm:\n- [[0]]\n", 4)],
+    ids=["bracket-in-plain-key", "bracket-in-plain-value", "brace-in-plain-value"],
+)
+def test_a_bracket_inside_a_plain_scalar_opens_nothing(text: str, depth: int) -> None:
+    """Found by the property above: `[` in the middle of a plain scalar is text, not a flow
+    collection, so the block structure after it still counts."""
+    assert bound(text) >= depth
