@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +30,7 @@ from .._metrics import (
     ROLLOUTS,
 )
 from ..kube import AGENT_DEPLOYMENT, KubeApi, KubeError
+from .analysis_runner import AnalysisRunner
 from .observe import CapabilityCache, observe
 from .plan import Observation, ReconcilePlan, plan_reconcile, stalled_plan
 from .timefmt import format_time
@@ -87,6 +88,8 @@ class Reconciler:
         self._in_flight: dict[Key, float] = {}
         self._wakeup_thread: threading.Thread | None = None
         self._workers = ThreadPoolExecutor(max_workers=wakeup_workers, thread_name_prefix="wakeup")
+        # Measurements of spec.analysis run on their own pool; a finished one wakes its agent.
+        self._analysis = AnalysisRunner(kube, wake=lambda ns, n: self.schedule(ns, n, 0), clock=clock)
 
     # -- scheduling ------------------------------------------------------------------------------
 
@@ -119,6 +122,7 @@ class Reconciler:
         with self._guard:
             self._known.discard((namespace, name))
             self._due.pop((namespace, name), None)
+        self._analysis.forget(namespace, name)
         with contextlib.suppress(KeyError):
             POLICY_VIOLATIONS.remove(namespace, name)
 
@@ -182,6 +186,7 @@ class Reconciler:
             self._stopped = True
             self._wake.notify_all()
         self._workers.shutdown(wait=False, cancel_futures=True)
+        self._analysis.stop()
 
     def _safe_request(self, namespace: str, name: str) -> None:
         try:
@@ -205,11 +210,13 @@ class Reconciler:
             obs = observe(self._kube, namespace, name, self._caps.get(), self._clock())
             if obs is None:
                 return Outcome(0, None)
+            obs = replace(obs, analysis=self._analysis.results(namespace, name))
             plan = plan_reconcile(obs)
             readiness = (plan.status or obs.agent.get("status") or {}).get("readiness") or {}
             POLICY_VIOLATIONS.labels(namespace, name).set(len(readiness.get("missingRequired") or []))
             try:
                 self._execute(obs.agent, plan)
+                self._analysis.submit(namespace, name, plan.measure)
             except KubeError as exc:
                 if exc.status not in _REJECTED:
                     raise

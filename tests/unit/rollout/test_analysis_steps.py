@@ -11,6 +11,7 @@ from rollout_sim import Sim
 from agent_operator.analysis.verdict import AnalysisVerdict, Bounds, Measurement, decide, judge, unreachable
 from agent_operator.api.agent import Rollout
 from agent_operator.api.analysis import Analysis
+from agent_operator.controller.history import parse_history
 from agent_operator.rollout import AnalysisRequest, RolloutPlan
 
 ANALYSIS = Analysis.model_validate(
@@ -102,6 +103,9 @@ def test_count_passing_measurements_promote_one_interval_apart() -> None:
     assert seen.index("AnalysisStarted") < seen.index("AnalysisPassed") < seen.index("Promoted")
     promoted = next(p for p in sim.plans if any(e.reason == "Promoted" for e in p.events))
     assert [r.verdict.verdict for r in promoted.history[0].analysis] == ["Passed", "Passed"]
+    # ...and the revision's history entry keeps the table through the history codec.
+    stored = parse_history(sim.stored_history)["v2"].annotations.analysis
+    assert [(r.step, r.verdict.results[0].canary) for r in stored] == [(1, 0.01), (1, 0.01)]
 
 
 def test_first_measurement_waits_one_interval_and_the_timer_says_so() -> None:
