@@ -128,7 +128,7 @@ def test_a_good_canary_is_promoted_on_live_metrics(
     assert rows["errorRate"]["canarySamples"] >= 50
     assert "AnalysisPassed" in _reasons(core_v1, namespace, "good")
     history = agentctl(cluster, namespace, "history", "good").stdout
-    assert "analysis" in history.lower(), history
+    assert f"analysis of {canary}" in history, history
     shown = agentctl(cluster, namespace, "status", "good").stdout
     assert "errorRate" in shown, shown
     assert "Passed" in shown, shown
@@ -177,6 +177,27 @@ def test_twice_the_cost_per_task_fails_max_increase_50(
     row = _rows(status)["costPerTask"]
     assert (row["verdict"], row["reason"]) == ("Failed", "AboveMaxIncrease")
     assert row["canary"] == pytest.approx(2 * row["stable"], rel=0.1)
+
+
+def test_a_custom_promql_template_judges_the_canary(
+    agents: Agents,
+    namespace: str,
+    genai_metrics: GenAiExporter,
+    prometheus: PrometheusServer,
+    traffic: dict[tuple[str, str], Traffic | None],
+) -> None:
+    failures = (
+        'sum(increase(gen_ai_client_operation_duration_seconds_count{{{selector}},error_type!=""}[{{window}}]))'
+        " or vector(0)"
+    )
+    analysis = _spec_analysis(prometheus, [{"name": "failedTasks", "query": failures, "maxIncrease": 50}])
+    bad = Traffic(error_ratio=BASELINE.error_ratio * 3)
+    _, canary = _start(
+        agents, genai_metrics, traffic, namespace, "custom", [{"setWeight": 50}, ANALYZE], analysis, bad
+    )
+    status = wait_status(agents, "custom", "the canary rolled back", _rolled_back(canary), 180)
+    row = _rows(status)["failedTasks"]
+    assert (row["verdict"], row["reason"]) == ("Failed", "AboveMaxIncrease")
 
 
 def test_no_data_pauses_with_insufficient_data_and_is_never_promoted(
