@@ -39,3 +39,13 @@ ROLLBACKS = Counter(
     "Rollbacks, by trigger (automatic, manual).",
     ["namespace", "agent", "trigger"],
 )
+DRIFT_LOOPS = Counter(
+    "agent_operator_drift_loops_total",
+    "Children caught being rewritten with unchanged content (a DriftLoop: an operator bug), by kind.",
+    ["namespace", "agent", "kind"],
+)
+RECONCILE_OVER_BUDGET = Counter(
+    "agent_operator_reconcile_over_budget_total",
+    "Reconciles that ran past their time budget (a spare worker took over the queue meanwhile).",
+    ["namespace", "agent"],
+)

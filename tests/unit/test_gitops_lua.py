@@ -54,7 +54,9 @@ def test_each_state_maps_to_its_argo_health(name: str, status: str) -> None:
 
 def test_degraded_and_suspended_carry_the_operators_reason() -> None:
     assert HEALTH.health(_sample("blocked-secret"))["message"] == "waiting for Secrets: model-key"
-    assert HEALTH.health(_sample("failed"))["message"].startswith("422 Unprocessable Entity: Deployment.apps")
+    failed = HEALTH.health(_sample("failed"))["message"]
+    assert failed.startswith("Deployment failed-")
+    assert "(422 Invalid) at spec.template.spec.volumes[2].name" in failed
     assert HEALTH.health(_sample("suspended"))["message"].startswith("spec.suspend: ")
 
 

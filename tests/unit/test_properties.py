@@ -10,6 +10,7 @@ import kubernetes_validate
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from kubernetes.utils import parse_quantity
 
 from agent_operator.api import AgentDeployment
 from agent_operator.loader import DocumentError, load_agent
@@ -60,6 +61,17 @@ def probes(draw: st.DrawFn, ports: list[str]) -> dict[str, Any]:
     )
 
 
+def within_limits(resources: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``resources`` with each request at most its limit (swapped where drawn the other way)."""
+    if not resources or "requests" not in resources or "limits" not in resources:
+        return resources
+    requests, limits = dict(resources["requests"]), dict(resources["limits"])
+    for name in set(requests) & set(limits):
+        if parse_quantity(requests[name]) > parse_quantity(limits[name]):
+            requests[name], limits[name] = limits[name], requests[name]
+    return {**resources, "requests": requests, "limits": limits}
+
+
 @st.composite
 def containers(draw: st.DrawFn) -> tuple[dict[str, Any], list[str]]:
     ports = draw(st.lists(st.sampled_from(PORT_NAMES), unique=True, max_size=3))
@@ -77,14 +89,16 @@ def containers(draw: st.DrawFn) -> tuple[dict[str, Any], list[str]]:
             "args": draw(optional(st.lists(words, max_size=3))),
             "env": env or None,
             "ports": [{"name": p, "containerPort": 8080 + i} for i, p in enumerate(ports)] or None,
-            "resources": draw(
-                optional(
-                    st.fixed_dictionaries(
-                        {},
-                        optional={
-                            "requests": st.fixed_dictionaries({"cpu": cpu, "memory": memory}),
-                            "limits": st.fixed_dictionaries({}, optional={"cpu": cpu, "memory": memory}),
-                        },
+            "resources": within_limits(
+                draw(
+                    optional(
+                        st.fixed_dictionaries(
+                            {},
+                            optional={
+                                "requests": st.fixed_dictionaries({"cpu": cpu, "memory": memory}),
+                                "limits": st.fixed_dictionaries({}, optional={"cpu": cpu, "memory": memory}),
+                            },
+                        )
                     )
                 )
             ),

@@ -3,21 +3,38 @@
 from __future__ import annotations
 
 import re
-from typing import Final, Literal
+from typing import Annotated, Final, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from .analysis import Analysis, AnalysisRunStatus, AnalyzeStep, check_analysis_references
-from .base import ApiModel, FreeForm, FreeFormList, IntOrString, cel_rules, list_map
+from .base import (
+    INT32_MAX,
+    INT32_MIN,
+    MAX_SAFE_INTEGER,
+    MIN_SAFE_INTEGER,
+    ApiModel,
+    FreeForm,
+    FreeFormList,
+    LabelValue,
+    PortOrName,
+    cel_rules,
+    int_or_string,
+    list_map,
+)
 from .core import (
+    MAX_CIDRS,
     MAX_ENV_VARS,
+    Cidr,
     ContainerPort,
     EnvFromSource,
     EnvVar,
+    NetworkPolicyPeer,
     NetworkPolicyPort,
     Probe,
     ResourceRequirements,
     SecretKeySelector,
+    check_cidr,
 )
 from .meta import Condition, ObjectMeta
 
@@ -34,10 +51,13 @@ Phase = Literal["Pending", "Progressing", "Available", "Degraded", "Paused", "Su
 MAX_NAME_LENGTH = 50
 _DNS1035_PATTERN = "^[a-z]([-a-z0-9]*[a-z0-9])?$"
 _DNS1035 = re.compile(_DNS1035_PATTERN)
-_DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$")
-_CIDR = re.compile(r"^[0-9a-fA-F:.]+/\d{1,3}$")
+_DOMAIN_PATTERN = r"^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$"
+Domain = Annotated[str, Field(max_length=253, pattern=_DOMAIN_PATTERN)]
+SURGE_MESSAGE = "must be a non-negative integer or a percentage such as 25%"
 _INITIAL_BACKOFF = 1.0
 _MAX_BACKOFF = 30.0
+# Bounds the CEL rules on ingress peers (isCIDR) need to pass the apiserver's cost estimate.
+MAX_PEERS = 32
 # Bounds the CEL rules on canary steps need to pass the apiserver's cost estimate.
 MAX_CANARY_STEPS = 50
 NAME_NOT_DNS1035 = (
@@ -57,11 +77,19 @@ def unique_names(items: list[ContainerPort] | list[SecretMount] | None, what: st
 
 def surge_or_unavailable(value: int | str) -> int | str:
     """maxSurge / maxUnavailable: a pod count or a whole percentage, as a Deployment takes them."""
-    if isinstance(value, bool) or (isinstance(value, int) and value < 0):
-        raise ValueError("must be a non-negative integer or a percentage such as 25%")
-    if isinstance(value, str) and not re.fullmatch(r"\d+%", value):
-        raise ValueError(f"must be a non-negative integer or a percentage such as 25%, not {value!r}")
+    if isinstance(value, bool) or (isinstance(value, int) and not 0 <= value <= INT32_MAX):
+        raise ValueError(SURGE_MESSAGE)
+    if isinstance(value, str) and (len(value) > 11 or not re.fullmatch(r"[0-9]+%", value)):
+        raise ValueError(f"{SURGE_MESSAGE}, not {value!r}")
     return value
+
+
+SurgeOrPercent = Annotated[
+    int | str,
+    AfterValidator(surge_or_unavailable),
+    int_or_string(minimum=0, maximum=INT32_MAX, maxLength=11, pattern="^[0-9]+%$"),
+]
+"""A pod count or a whole percentage of replicas."""
 
 
 class Probes(ApiModel):
@@ -108,7 +136,7 @@ class PodTemplate(ApiModel):
     """Optional overlay for the rest of the pod. The operator's hardening is applied first and
     readiness checks judge the merged pod, so an overlay that weakens security fails them."""
 
-    labels: dict[str, str] | None = None
+    labels: dict[str, LabelValue] | None = None
     """Extra pod labels."""
     annotations: dict[str, str] | None = None
     """Extra pod annotations."""
@@ -140,7 +168,7 @@ class PodTemplate(ApiModel):
     """Agent container security context fields, merged over the hardened defaults."""
     automount_service_account_token: bool | None = None
     """Mount a service account token; off unless the agent calls the Kubernetes API."""
-    termination_grace_period_seconds: int | None = Field(default=None, ge=0)
+    termination_grace_period_seconds: int | None = Field(default=None, ge=0, le=MAX_SAFE_INTEGER)
     """Seconds a stopping agent gets to finish its in-flight task."""
     host_network: bool | None = None
     """Use the node's network namespace. Fails the security checks."""
@@ -173,7 +201,7 @@ class ModelConfig(ApiModel):
     """The Secret key holding the provider credential. Never a literal key."""
     temperature: float | None = Field(default=None, ge=0, le=2)
     """Sampling temperature."""
-    max_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_SAFE_INTEGER)
     """Completion token cap per call."""
 
 
@@ -215,22 +243,22 @@ class Retry(ApiModel):
 class CircuitBreaker(ApiModel):
     """Stops calling a failing dependency for a while instead of hammering it."""
 
-    failure_threshold: int = Field(default=5, ge=1)
+    failure_threshold: int = Field(default=5, ge=1, le=INT32_MAX)
     """Consecutive failures that open the circuit."""
-    recovery_seconds: int = Field(default=30, ge=1)
+    recovery_seconds: int = Field(default=30, ge=1, le=INT32_MAX)
     """Seconds the circuit stays open before a trial call."""
-    success_threshold: int = Field(default=2, ge=1)
+    success_threshold: int = Field(default=2, ge=1, le=INT32_MAX)
     """Successful trial calls that close it again."""
 
 
 class RateLimit(ApiModel):
     """Client-side limits that keep the agent under its provider's quotas."""
 
-    requests_per_minute: int | None = Field(default=None, ge=1)
+    requests_per_minute: int | None = Field(default=None, ge=1, le=INT32_MAX)
     """Model or tool requests per minute, per pod."""
-    tokens_per_minute: int | None = Field(default=None, ge=1)
+    tokens_per_minute: int | None = Field(default=None, ge=1, le=MAX_SAFE_INTEGER)
     """Model tokens per minute, per pod."""
-    max_concurrency: int | None = Field(default=None, ge=1)
+    max_concurrency: int | None = Field(default=None, ge=1, le=INT32_MAX)
     """Tasks in flight at once per pod; more wait in a queue."""
 
 
@@ -261,7 +289,7 @@ class Runtime(ApiModel):
     """Sandboxing and tool-permission level the agent runtime applies."""
     timeout_seconds: int | None = Field(default=None, ge=1, le=86400)
     """Wall-clock limit for one task. Long defaults (an hour) hide stuck loops."""
-    max_iterations: int | None = Field(default=None, ge=1)
+    max_iterations: int | None = Field(default=None, ge=1, le=INT32_MAX)
     """Reasoning or tool-call steps per task before the agent fails closed (loop guard)."""
     retry: Retry | None = None
     """Retries of failed calls."""
@@ -278,40 +306,25 @@ class Runtime(ApiModel):
 class Egress(ApiModel):
     """What the agent may reach. Everything else is denied."""
 
-    allowed_domains: list[str] | None = None
+    allowed_domains: list[Domain] | None = None
     """DNS names (or *.suffix wildcards) the agent may call; enforced where the CNI supports FQDN policy."""
-    allowed_cidrs: list[str] | None = Field(default=None, alias="allowedCIDRs")
+    allowed_cidrs: list[Cidr] | None = Field(default=None, alias="allowedCIDRs", max_length=MAX_CIDRS)
     """IP ranges the agent may reach."""
-    ports: list[NetworkPolicyPort] | None = None
+    ports: list[NetworkPolicyPort] | None = Field(default=None, max_length=MAX_PEERS)
     """Ports allowed to those destinations; 443/TCP when unset."""
-
-    @field_validator("allowed_domains")
-    @classmethod
-    def _domains(cls, domains: list[str] | None) -> list[str] | None:
-        for d in domains or []:
-            if not _DOMAIN.match(d):
-                raise ValueError(f"{d!r} is not a DNS name such as api.openai.com or *.example.com")
-        return domains
 
     @field_validator("allowed_cidrs")
     @classmethod
     def _cidrs(cls, cidrs: list[str] | None) -> list[str] | None:
-        import ipaddress
-
         for c in cidrs or []:
-            if not _CIDR.match(c):
-                raise ValueError(f"{c!r} is not a CIDR such as 10.0.0.0/8")
-            try:
-                ipaddress.ip_network(c, strict=False)
-            except ValueError as exc:
-                raise ValueError(f"{c!r} is not a CIDR such as 10.0.0.0/8") from exc
+            check_cidr(c)
         return cidrs
 
 
 class Network(ApiModel):
     """Network reach. The operator renders a default-deny NetworkPolicy around these allowances."""
 
-    ingress_from: FreeFormList | None = None
+    ingress_from: list[NetworkPolicyPeer] | None = Field(default=None, max_length=MAX_PEERS)
     """NetworkPolicyPeer list allowed to reach the agent's ports."""
     egress: Egress | None = None
     """Allowed destinations."""
@@ -320,7 +333,7 @@ class Network(ApiModel):
 class Metrics(ApiModel):
     """Prometheus metrics the agent exposes."""
 
-    port: IntOrString = "metrics"
+    port: PortOrName = "metrics"
     """Container port name or number."""
     path: str = Field(default="/metrics", pattern=r"^/")
     """HTTP path."""
@@ -358,9 +371,9 @@ class Alerts(ApiModel):
 
     error_rate_percent: float | None = Field(default=None, gt=0, le=100)
     """Alert when the task error rate exceeds this."""
-    p95_latency_ms: int | None = Field(default=None, alias="p95LatencyMs", ge=1)
+    p95_latency_ms: int | None = Field(default=None, alias="p95LatencyMs", ge=1, le=INT32_MAX)
     """Alert when p95 task latency exceeds this."""
-    task_failures_per_hour: int | None = Field(default=None, ge=1)
+    task_failures_per_hour: int | None = Field(default=None, ge=1, le=INT32_MAX)
     """Alert when this many tasks fail in an hour."""
 
 
@@ -398,7 +411,7 @@ class Evaluation(ApiModel):
     """Job retries before the gate fails."""
     resources: ResourceRequirements | None = None
     """CPU and memory of the evaluation container."""
-    labels: dict[str, str] | None = None
+    labels: dict[str, LabelValue] | None = None
     """Extra labels of the evaluation pod (cost allocation, mesh opt-out...)."""
     annotations: dict[str, str] | None = None
     """Extra annotations of the evaluation pod."""
@@ -407,7 +420,7 @@ class Evaluation(ApiModel):
 class PauseStep(ApiModel):
     """Waits for durationSeconds, or for `agentctl approve` when durationSeconds is unset."""
 
-    duration_seconds: int | None = Field(default=None, ge=1)
+    duration_seconds: int | None = Field(default=None, ge=1, le=INT32_MAX)
     """Timed pause. Unset: wait for approval."""
 
 
@@ -461,9 +474,9 @@ class Canary(ApiModel):
         },
     )
     """Steps run in order; after the last the canary is promoted to 100%."""
-    max_surge: IntOrString = "25%"
+    max_surge: SurgeOrPercent = "25%"
     """Pods allowed above replicas during the rollout (number or percent)."""
-    max_unavailable: IntOrString = 0
+    max_unavailable: SurgeOrPercent = 0
     """Pods allowed below replicas during the rollout (number or percent)."""
 
     @field_validator("max_surge", "max_unavailable")
@@ -483,9 +496,9 @@ class Canary(ApiModel):
 class RollingUpdate(ApiModel):
     """Deployment-style rolling update parameters."""
 
-    max_surge: IntOrString = "25%"
+    max_surge: SurgeOrPercent = "25%"
     """Pods allowed above replicas."""
-    max_unavailable: IntOrString = "25%"
+    max_unavailable: SurgeOrPercent = "25%"
     """Pods allowed below replicas."""
 
     @field_validator("max_surge", "max_unavailable")
@@ -511,7 +524,7 @@ class Rollout(ApiModel):
     """Canary steps."""
     rolling_update: RollingUpdate | None = None
     """Rolling update parameters."""
-    progress_deadline_seconds: int = Field(default=600, ge=1)
+    progress_deadline_seconds: int = Field(default=600, ge=1, le=INT32_MAX)
     """A revision not available within this fails the rollout."""
     revision_history_limit: int = Field(default=10, ge=1, le=100)
     """Old revisions kept for rollback."""
@@ -543,7 +556,7 @@ class AgentDeploymentSpec(ApiModel):
 
     environment: Environment = "production"
     """Picks the built-in readiness profile when no ReadinessPolicy selects the agent."""
-    replicas: int = Field(default=1, ge=0)
+    replicas: int = Field(default=1, ge=0, le=INT32_MAX)
     """Pods of the stable revision."""
     container: Container
     """The agent container."""
@@ -592,7 +605,7 @@ class ApprovalStatus(ApiModel):
 
     revision: str
     """Revision that was approved."""
-    step: int
+    step: int = Field(ge=INT32_MIN, le=INT32_MAX)
     """Step index that was approved."""
     by: str
     """Identity of the approver."""
@@ -605,7 +618,7 @@ class EvaluationStatus(ApiModel):
 
     revision: str
     """Revision under evaluation."""
-    step: int
+    step: int = Field(ge=INT32_MIN, le=INT32_MAX)
     """Step index of the evaluate step."""
     result: Literal["Running", "Passed", "Failed", "TimedOut"]
     """Running, Passed, Failed or TimedOut."""
@@ -620,13 +633,13 @@ class EvaluationStatus(ApiModel):
 class RolloutStatus(ApiModel):
     """Rollout progress. It lives only here, so an operator restart resumes at the same step."""
 
-    step_index: int | None = None
+    step_index: int | None = Field(default=None, ge=INT32_MIN, le=INT32_MAX)
     """Index of the canary step being executed."""
     step_started_at: str | None = None
     """When the current step began; pause timers count from here."""
     started_at: str | None = None
     """When the canary revision began rolling out."""
-    restart_baseline: int | None = None
+    restart_baseline: int | None = Field(default=None, ge=MIN_SAFE_INTEGER, le=MAX_SAFE_INTEGER)
     """Canary container restarts when the rollout began (crash-loop detection)."""
     failed_revision: str | None = None
     """Revision that failed or was aborted; not retried until the spec changes or `agentctl retry`."""
@@ -667,7 +680,7 @@ class ReadinessSummary(ApiModel):
 
     ready: bool | None = None
     """Every required check passes."""
-    score: int | None = None
+    score: int | None = Field(default=None, ge=INT32_MIN, le=INT32_MAX)
     """0 to 100."""
     policy: str | None = None
     """ReadinessPolicy (or built-in profile) that judged the agent."""
@@ -682,19 +695,19 @@ class ReadinessSummary(ApiModel):
 class AgentDeploymentStatus(ApiModel):
     """Observed state, written by the operator."""
 
-    observed_generation: int | None = None
+    observed_generation: int | None = Field(default=None, ge=MIN_SAFE_INTEGER, le=MAX_SAFE_INTEGER)
     """The spec generation this status describes."""
     phase: Phase | None = None
     """Pending, Progressing, Available, Degraded, Paused, Suspended, Blocked or Failed."""
     conditions: list[Condition] | None = Field(default=None, json_schema_extra=list_map("type"))
     """Ready, Reconciling, Stalled, PolicyCompliant, Progressing."""
-    replicas: int | None = None
+    replicas: int | None = Field(default=None, ge=INT32_MIN, le=INT32_MAX)
     """Pods of every revision."""
-    ready_replicas: int | None = None
+    ready_replicas: int | None = Field(default=None, ge=INT32_MIN, le=INT32_MAX)
     """Ready pods of every revision."""
-    updated_replicas: int | None = None
+    updated_replicas: int | None = Field(default=None, ge=INT32_MIN, le=INT32_MAX)
     """Pods of the desired revision."""
-    available_replicas: int | None = None
+    available_replicas: int | None = Field(default=None, ge=INT32_MIN, le=INT32_MAX)
     """Available pods of every revision."""
     selector: str | None = None
     """Label selector of the agent's pods, for the scale subresource."""
@@ -704,9 +717,9 @@ class AgentDeploymentStatus(ApiModel):
     """Revision serving as stable."""
     canary_revision: str | None = None
     """Revision being rolled out, if any."""
-    desired_weight: int | None = None
+    desired_weight: int | None = Field(default=None, ge=INT32_MIN, le=INT32_MAX)
     """Canary weight the current step asks for."""
-    actual_weight: int | None = None
+    actual_weight: int | None = Field(default=None, ge=INT32_MIN, le=INT32_MAX)
     """Canary ready replicas over all ready replicas, in percent."""
     readiness: ReadinessSummary | None = None
     """Readiness report summary."""

@@ -11,7 +11,7 @@ from typing import Final, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ..analysis.templates import TemplateError, validate_template
-from .base import ApiModel, cel_rules, list_map
+from .base import INT32_MAX, ApiModel, cel_rules, list_map
 
 BUILTIN_METRICS: Final = ("errorRate", "latencyP95", "costPerTask", "tokensPerTask", "toolCallsPerTask")
 """Checks the operator knows how to query from the OpenTelemetry GenAI metrics."""
@@ -100,7 +100,7 @@ class MetricCheck(ApiModel):
     """Relative bound, in percent over the stable value measured over the same window."""
     max_delta: float | None = Field(default=None, ge=0)
     """Relative bound: the canary may exceed the stable value by at most this much."""
-    min_samples: int | None = Field(default=None, ge=0)
+    min_samples: int | None = Field(default=None, ge=0, le=INT32_MAX)
     """Overrides spec.analysis.minSamples for this check."""
     on_failure: OnFailure | None = None
     """Overrides spec.analysis.onFailure: Pause to watch a new check before it may roll back."""
@@ -139,7 +139,7 @@ class Analysis(ApiModel):
     """The checks."""
     cost: Cost | None = None
     """How costPerTask is computed; required when costPerTask is checked."""
-    min_samples: int = Field(default=20, ge=0)
+    min_samples: int = Field(default=20, ge=0, le=INT32_MAX)
     """Fewest tasks a revision must have handled in the window before its value counts."""
     on_inconclusive: OnInconclusive = "Pause"
     """Too little data or Prometheus unreachable: Pause, Fail, or Pass. Pass never promotes a

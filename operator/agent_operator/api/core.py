@@ -6,11 +6,20 @@ They mirror the upstream core/v1 shapes field for field, so what a user copies f
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from .base import ApiModel, IntOrString, Quantity, cel_rules
+from .base import (
+    INT32_MAX,
+    MAX_SAFE_INTEGER,
+    ApiModel,
+    LabelValue,
+    PortOrName,
+    Quantity,
+    cel,
+    cel_rules,
+)
 
 # Names whose last segment says "this is a credential" (OPENAI_API_KEY, DB_PASSWORD), but not
 # MAX_TOKENS or SECRET_NAME: a literal value there is refused by the schema itself.
@@ -167,13 +176,54 @@ class ContainerPort(ApiModel):
     """Protocol, TCP by default."""
 
 
+# Standard compute resources, hugepages, and extended resources (a domain-qualified name such as
+# nvidia.com/gpu). Anything else is a typo the apiserver would refuse on the Deployment.
+RESOURCE_NAME = (
+    r"^(cpu|memory|ephemeral-storage|hugepages-[-a-zA-Z0-9]+|[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[-._a-zA-Z0-9]+)$"
+)
+MAX_RESOURCES = 8
+_RESOURCE_NAME = re.compile(RESOURCE_NAME)
+_RESOURCE_NAME_MESSAGE = "resource names are cpu, memory, ephemeral-storage, hugepages-SIZE or DOMAIN/NAME"
+_RESOURCE_LIST = cel(f"self.all(k, k.matches('{RESOURCE_NAME}'))", _RESOURCE_NAME_MESSAGE)
+REQUESTS_WITHIN_LIMITS = "every request must be at most its limit"
+
+
 class ResourceRequirements(ApiModel):
     """Compute resources of the agent container."""
 
-    requests: dict[str, Quantity] | None = None
+    model_config = cel_rules(
+        (
+            "!has(self.requests) || !has(self.limits) || self.requests.all(k, !(k in self.limits)"
+            " || quantity(string(self.requests[k])).compareTo(quantity(string(self.limits[k]))) <= 0)",
+            REQUESTS_WITHIN_LIMITS,
+        ),
+    )
+
+    requests: dict[str, Quantity] | None = Field(
+        default=None, max_length=MAX_RESOURCES, json_schema_extra=_RESOURCE_LIST
+    )
     """Resources the scheduler reserves, for example cpu: 250m, memory: 256Mi."""
-    limits: dict[str, Quantity] | None = None
+    limits: dict[str, Quantity] | None = Field(
+        default=None, max_length=MAX_RESOURCES, json_schema_extra=_RESOURCE_LIST
+    )
     """Hard caps the kubelet enforces."""
+
+    @field_validator("requests", "limits")
+    @classmethod
+    def _known_names(cls, resources: dict[str, Quantity] | None) -> dict[str, Quantity] | None:
+        if any(not _RESOURCE_NAME.match(name) for name in resources or {}):
+            raise ValueError(_RESOURCE_NAME_MESSAGE)
+        return resources
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> ResourceRequirements:
+        from kubernetes.utils import parse_quantity
+
+        limits = self.limits or {}
+        for name, request in (self.requests or {}).items():
+            if name in limits and parse_quantity(request) > parse_quantity(limits[name]):  # type: ignore[no-untyped-call]
+                raise ValueError(REQUESTS_WITHIN_LIMITS)
+        return self
 
 
 class HTTPHeader(ApiModel):
@@ -188,9 +238,9 @@ class HTTPHeader(ApiModel):
 class HTTPGetAction(ApiModel):
     """An HTTP GET probe."""
 
-    path: str | None = None
+    path: str | None = Field(default=None, min_length=1)
     """Path to request, for example /healthz."""
-    port: IntOrString
+    port: PortOrName
     """Port number or name."""
     host: str | None = None
     """Host to connect to; the pod IP by default."""
@@ -203,7 +253,7 @@ class HTTPGetAction(ApiModel):
 class TCPSocketAction(ApiModel):
     """A TCP connect probe."""
 
-    port: IntOrString
+    port: PortOrName
     """Port number or name."""
     host: str | None = None
     """Host to connect to; the pod IP by default."""
@@ -244,17 +294,17 @@ class Probe(ApiModel):
     """Command probe."""
     grpc: GRPCAction | None = None
     """gRPC health probe."""
-    initial_delay_seconds: int | None = Field(default=None, ge=0)
+    initial_delay_seconds: int | None = Field(default=None, ge=0, le=INT32_MAX)
     """Seconds after start before the first probe."""
-    period_seconds: int | None = Field(default=None, ge=1)
+    period_seconds: int | None = Field(default=None, ge=1, le=INT32_MAX)
     """Seconds between probes."""
-    timeout_seconds: int | None = Field(default=None, ge=1)
+    timeout_seconds: int | None = Field(default=None, ge=1, le=INT32_MAX)
     """Seconds before a probe times out."""
-    success_threshold: int | None = Field(default=None, ge=1)
+    success_threshold: int | None = Field(default=None, ge=1, le=INT32_MAX)
     """Consecutive successes to count as healthy."""
-    failure_threshold: int | None = Field(default=None, ge=1)
+    failure_threshold: int | None = Field(default=None, ge=1, le=INT32_MAX)
     """Consecutive failures to count as unhealthy."""
-    termination_grace_period_seconds: int | None = Field(default=None, ge=1)
+    termination_grace_period_seconds: int | None = Field(default=None, ge=1, le=MAX_SAFE_INTEGER)
     """Grace period when this probe's failure kills the container."""
 
     @model_validator(mode="after")
@@ -268,7 +318,7 @@ class Probe(ApiModel):
 class NetworkPolicyPort(ApiModel):
     """A port (or port range) of a network peer."""
 
-    port: IntOrString | None = None
+    port: PortOrName | None = None
     """Port number or name; every port when unset."""
     protocol: Literal["TCP", "UDP", "SCTP"] | None = None
     """Protocol, TCP by default."""
@@ -276,21 +326,102 @@ class NetworkPolicyPort(ApiModel):
     """Last port of a range starting at port."""
 
 
+# A qualified name: an optional DNS-subdomain prefix and '/', then a name of at most 63 characters.
+LABEL_KEY_PATTERN = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$"
+)
+MAX_SELECTOR_LABELS = 64
+MAX_SELECTOR_VALUES = 64
+
+
 class LabelSelectorRequirement(ApiModel):
     """One expression of a label selector."""
 
-    key: str
+    key: str = Field(min_length=1, max_length=317, pattern=LABEL_KEY_PATTERN)
     """Label key."""
     operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
     """How the key relates to the values."""
-    values: list[str] | None = None
+    values: list[LabelValue] | None = Field(default=None, max_length=MAX_SELECTOR_VALUES)
     """Values for In and NotIn."""
 
 
 class LabelSelector(ApiModel):
     """A Kubernetes label selector; an empty selector matches everything."""
 
-    match_labels: dict[str, str] | None = None
+    match_labels: dict[str, LabelValue] | None = Field(default=None, max_length=MAX_SELECTOR_LABELS)
     """Labels that must all be present with these values."""
-    match_expressions: list[LabelSelectorRequirement] | None = None
+    match_expressions: list[LabelSelectorRequirement] | None = Field(
+        default=None, max_length=MAX_SELECTOR_LABELS
+    )
     """Expressions that must all hold."""
+
+
+CIDR_PATTERN = r"^[0-9a-fA-F:.]+/[0-9]{1,3}$"
+CIDR_RULE = ("isCIDR(self)", "must be a CIDR such as 10.0.0.0/8")
+# 43 characters hold the longest IPv6 CIDR; the bound (with the lists' maxItems) keeps isCIDR()
+# within the apiserver's CEL cost budget.
+Cidr = Annotated[str, Field(max_length=43, pattern=CIDR_PATTERN, json_schema_extra=cel(*CIDR_RULE))]
+MAX_CIDRS = 32
+"""An IP range in CIDR notation."""
+
+
+def check_cidr(value: str) -> str:
+    """``value`` when it is a CIDR; the twin of CIDR_RULE (the pattern is checked first)."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError as exc:
+        raise ValueError(CIDR_RULE[1]) from exc
+    return value
+
+
+class IPBlock(ApiModel):
+    """An IP range, minus some sub-ranges."""
+
+    cidr: Cidr
+    """The range."""
+    except_: list[Cidr] | None = Field(default=None, alias="except", max_length=MAX_CIDRS)
+    """Sub-ranges left out."""
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        return check_cidr(value)
+
+    @field_validator("except_")
+    @classmethod
+    def _excepts(cls, values: list[str] | None) -> list[str] | None:
+        for value in values or []:
+            check_cidr(value)
+        return values
+
+
+PEER_SHAPE = "set ipBlock alone, or podSelector and/or namespaceSelector"
+
+
+class NetworkPolicyPeer(ApiModel):
+    """Who may reach the agent: pods chosen by labels (in namespaces chosen by labels), or an IP range."""
+
+    model_config = cel_rules(
+        (
+            "has(self.ipBlock) ? !(has(self.podSelector) || has(self.namespaceSelector))"
+            " : (has(self.podSelector) || has(self.namespaceSelector))",
+            PEER_SHAPE,
+        ),
+    )
+
+    pod_selector: LabelSelector | None = None
+    """Pods allowed, in the agent's namespace unless namespaceSelector is set."""
+    namespace_selector: LabelSelector | None = None
+    """Namespaces whose pods are allowed."""
+    ip_block: IPBlock | None = None
+    """An IP range allowed."""
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> NetworkPolicyPeer:
+        selectors = self.pod_selector is not None or self.namespace_selector is not None
+        if (self.ip_block is not None) == selectors:
+            raise ValueError(PEER_SHAPE)
+        return self

@@ -16,6 +16,8 @@ Schema conversion rules, and why:
   (and their own defaults) the user never asked for, and freeze them into etcd.
 * ``title`` and ``additionalProperties: false`` are dropped (the apiserver prunes unknown fields
   and ``kubectl`` rejects them with strict field validation).
+* Every integer carries both bounds, declared on the model (``ge``/``le``), else generation fails:
+  the apiserver refuses integers beyond int64 and pydantic must refuse the same.
 * ``x-kubernetes-validations`` from ``cel_rules`` and field-level ``json_schema_extra`` stay on the
   node they were declared on.
 """
@@ -99,8 +101,12 @@ class _Converter:
             out["anyOf"] = [dict(t) for t in _INT_OR_STRING]
         elif "anyOf" in node:
             raise UnsupportedSchemaError(f"{where}: a union that is not int-or-string has no structural form")
-        if out.get("type") == "integer" and "format" not in out:
-            out["format"] = _integer_format(node)
+        if out.get("type") == "integer":
+            if "minimum" not in out or "maximum" not in out:
+                # Unbounded, pydantic takes any Python int and the apiserver only int64: the two
+                # would disagree on huge numbers. Declare ge/le (INT32_* or *_SAFE_INTEGER in base.py).
+                raise UnsupportedSchemaError(f"{where}: an integer needs both bounds (ge and le)")
+            out.setdefault("format", _integer_format(node))
         if "properties" in node:
             out["properties"] = {
                 name: self.convert(sub, f"{where}.{name}") for name, sub in node["properties"].items()

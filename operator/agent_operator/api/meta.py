@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from .base import ApiModel
+from .base import MAX_SAFE_INTEGER, MIN_SAFE_INTEGER, ApiModel
 
 
 class ObjectMeta(ApiModel):
@@ -46,5 +46,5 @@ class Condition(ApiModel):
     """Human-readable detail."""
     last_transition_time: str | None = None
     """When the status last changed."""
-    observed_generation: int | None = None
+    observed_generation: int | None = Field(default=None, ge=MIN_SAFE_INTEGER, le=MAX_SAFE_INTEGER)
     """Generation the condition was computed for."""

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from .agent import API_VERSION, Environment
-from .base import ApiModel, list_map
+from .base import INT32_MAX, INT32_MIN, ApiModel, list_map
 from .core import LabelSelector
 from .meta import ObjectMeta
 
@@ -31,13 +31,13 @@ class PolicySelector(ApiModel):
 class PolicyLimits(ApiModel):
     """Numeric and boolean bounds the checks apply."""
 
-    max_timeout_seconds: int | None = Field(default=None, ge=1)
+    max_timeout_seconds: int | None = Field(default=None, ge=1, le=INT32_MAX)
     """runtime.timeout fails above this."""
-    max_retry_limit: int | None = Field(default=None, ge=0)
+    max_retry_limit: int | None = Field(default=None, ge=0, le=INT32_MAX)
     """runtime.retry fails above this."""
     require_image_digest: bool | None = None
     """image.pinned demands name@sha256:... rather than a tag."""
-    min_replicas: int | None = Field(default=None, ge=0)
+    min_replicas: int | None = Field(default=None, ge=0, le=INT32_MAX)
     """availability.replicas fails below this."""
     max_daily_budget_usd: float | None = Field(default=None, alias="maxDailyBudgetUSD", gt=0)
     """budget.cap fails above this daily cap."""
@@ -65,7 +65,7 @@ class ReadinessPolicySpec(ApiModel):
 
     selector: PolicySelector = Field(default_factory=PolicySelector)
     """Agents the policy applies to."""
-    priority: int = 0
+    priority: int = Field(default=0, ge=INT32_MIN, le=INT32_MAX)
     """When several policies match an agent, the highest priority wins (then the name)."""
     enforcement: Enforcement = "Enforce"
     """Enforce blocks non-compliant agents, Warn admits them with warnings, Audit only reports."""

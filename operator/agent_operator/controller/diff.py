@@ -35,15 +35,28 @@ def with_applied_hash(obj: Mapping[str, Any]) -> dict[str, Any]:
     return {**obj, "metadata": meta}
 
 
-def needs_apply(desired: Mapping[str, Any], observed: Mapping[str, Any] | None) -> bool:
-    """Whether ``desired`` (already carrying its applied-hash) must be applied over ``observed``."""
+def needs_apply(
+    desired: Mapping[str, Any],
+    observed: Mapping[str, Any] | None,
+    server_form: Mapping[str, Any] | None = None,
+) -> bool:
+    """Whether ``desired`` (already carrying its applied-hash) must be applied over ``observed``.
+
+    ``server_form`` is ``desired`` as the apiserver stores it (see controller/normalise.py): when
+    the live object matches that, the difference is the apiserver's normalisation, not an edit."""
     if observed is None:
         return True
-    want = (desired.get("metadata", {}).get("annotations") or {}).get(APPLIED_HASH)
-    have = (observed.get("metadata", {}).get("annotations") or {}).get(APPLIED_HASH)
-    if want != have:
+    if applied_hash(desired) != applied_hash(observed):
         return True
-    return not is_subset(desired, observed)
+    if is_subset(desired, observed):
+        return False
+    return server_form is None or not is_subset(server_form, observed)
+
+
+def applied_hash(obj: Mapping[str, Any]) -> str | None:
+    """The applied-hash annotation of ``obj``, if any."""
+    value = ((obj.get("metadata") or {}).get("annotations") or {}).get(APPLIED_HASH)
+    return str(value) if value is not None else None
 
 
 def is_subset(desired: Any, observed: Any) -> bool:

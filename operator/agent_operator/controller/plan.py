@@ -35,7 +35,7 @@ from ..rollout.types import Command, Event, RevisionObservation, RolloutInput, R
 from .analysis_runner import ERROR_TTL_SECONDS, AnalysisResult, MeasureJob, fingerprint
 from .commands import parse_commands
 from .desired import desired_objects, label, object_key, revision_observations
-from .diff import needs_apply
+from .diff import applied_hash, needs_apply
 from .evaluation import evaluation_job, job_name, observe_evaluation
 from .history import Revision, history_entries, history_writes, parse_history, to_prune
 from .secrets import required_secrets
@@ -65,6 +65,8 @@ class Observation:
     now: datetime = field(default_factory=lambda: datetime.min)
     analysis: tuple[AnalysisResult, ...] = ()
     """Finished measurements of spec.analysis (from the controller's analysis runner)."""
+    normalised: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Children as the apiserver stores them, keyed by applied-hash (controller/normalise.py)."""
 
 
 @dataclass(frozen=True)
@@ -267,7 +269,11 @@ def _objects_and_prunes(
     and history beyond the limit to delete. Also returns the live children by key."""
     wanted = desired_objects(agent, desired.revision, desired.can_roll, history, rollout, obs.capabilities)
     live = {object_key(o): o for o in obs.children}
-    changed = [obj for key, obj in wanted.objects.items() if needs_apply(obj, live.get(key))]
+    changed = [
+        obj
+        for key, obj in wanted.objects.items()
+        if needs_apply(obj, live.get(key), obs.normalised.get(applied_hash(obj) or ""))
+    ]
     apply = sorted(changed, key=lambda o: APPLY_ORDER.index(o["kind"]))
     delete = [
         _ref(o)

@@ -1,29 +1,36 @@
-"""Runs one reconcile of one agent: observe, plan, write. Thread-safe and coalescing.
+"""Runs one reconcile of one agent: observe, plan, write; scheduling is the work queue's job.
 
-kopf calls :meth:`Reconciler.request` from watch events of the agent and of its children, and
-from the resync timer. Requests for an agent that is already reconciling set a flag instead of
-queueing a second run, so a burst of events costs one extra reconcile, not one per event.
-Nothing here outlives a restart: the wake-up schedule is only an optimisation over the resync
-timer, and all rollout progress is in the cluster.
+kopf's handlers call :meth:`Reconciler.request` and :meth:`Reconciler.schedule` from watch
+events; both only queue the agent (see workqueue.py for coalescing, backoff and fairness), so a
+kopf thread never waits on a reconcile. Nothing here outlives a restart: the wake-up schedule
+is only an optimisation over the resync, and all rollout progress is in the cluster.
+
+Errors have classes (kube/client.py): a final answer to a write (the apiserver refused what we
+rendered) becomes ``Stalled``/``ApplyRejected`` at once and is not retried until the agent's
+inputs change (its spec, a referenced Secret or policy, its children, the operator version) or
+a long backoff passes; a transient one (unreachable, throttled, 5xx) is retried by the queue
+with capped exponential backoff.
 """
 
 from __future__ import annotations
 
 import contextlib
-import heapq
+import hashlib
+import json
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from .. import __version__
 from .._metrics import (
+    DRIFT_LOOPS,
     POLICY_VIOLATIONS,
     RECONCILE_ERRORS,
+    RECONCILE_OVER_BUDGET,
     RECONCILE_SECONDS,
     RECONCILES,
     ROLLBACKS,
@@ -31,29 +38,54 @@ from .._metrics import (
 )
 from ..kube import AGENT_DEPLOYMENT, KubeApi, KubeError
 from .analysis_runner import AnalysisRunner
+from .driftloop import DriftLoopTracker, guard_plan
+from .normalise import ServerForms, settle, with_server_forms
 from .observe import CapabilityCache, observe
 from .plan import Observation, ReconcilePlan, plan_reconcile, stalled_plan
+from .status import APPLY_REJECTED, INTERNAL_ERROR, apply_rejected_message, internal_error_message
 from .timefmt import format_time
+from .workqueue import Backoff, Outcome, WorkQueue
 
 _log = logging.getLogger(__name__)
 Key = tuple[str, str]
-MAX_ERROR_BACKOFF = 300.0
-_REJECTED = frozenset({400, 403, 404, 409, 422})
-"""API answers that mean the request itself is wrong, as opposed to the server being busy."""
-_QUOTED_VALUE = re.compile(r'(Invalid value|Unsupported value|Duplicate value): ("(?:[^"\\]|\\.)*"|[^:,\s]+)')
-
-
-def _redact(message: str) -> str:
-    """The apiserver quotes rejected values; one could be a credential, so status never gets them."""
-    return _QUOTED_VALUE.sub(r"\1: (redacted)", message)
+TRANSIENT_BACKOFF = Backoff(base=1.0, cap=300.0)
+REJECTED_BACKOFF = Backoff(base=60.0, cap=600.0)
+"""How soon a write the apiserver refused is tried again with unchanged inputs: the answer is
+final for that body, but an admission webhook or a quota may change its mind eventually."""
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What one reconcile did."""
+class _Rejection:
+    """A final apply error remembered for the inputs it was given."""
 
-    writes: int
-    requeue_after: float | None
+    target: tuple[str, str]
+    """Kind and name of the refused object."""
+    inputs: str
+    message: str
+    attempts: int
+    retry_at: float
+
+
+def inputs_fingerprint(obs: Observation, target: tuple[str, str]) -> str:
+    """Everything a final answer to a write of ``target`` (kind, name) depended on: when none of
+    it changed, neither will the answer. Of the children only the refused one counts (deleting
+    it is how a human clears an immutable field); the others change as the operator writes them."""
+    meta = obs.agent.get("metadata") or {}
+    live = [
+        (c.get("metadata") or {}).get("uid")
+        for c in obs.children
+        if (c.get("kind"), (c.get("metadata") or {}).get("name")) == target
+    ]
+    inputs = {
+        "generation": meta.get("generation"),
+        "operator": __version__,
+        "secrets": sorted(obs.secret_names),
+        "namespaceLabels": dict(obs.namespace_labels),
+        "policies": [p.model_dump(mode="json") for p in obs.policies],
+        "capabilities": asdict(obs.capabilities),
+        "refused": [*target, live],
+    }
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
 
 
 class Reconciler:
@@ -64,180 +96,105 @@ class Reconciler:
         kube: KubeApi,
         capabilities: CapabilityCache | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        error_backoff: float = 10.0,
         resync_seconds: float = 60.0,
-        wakeup_workers: int = 8,
+        workers: int = 16,
+        budget_seconds: float = 60.0,
         active: Callable[[str], bool] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        drift_loops: DriftLoopTracker | None = None,
     ) -> None:
         self._kube = kube
         self._caps = capabilities or CapabilityCache(kube)
         self._clock = clock
-        self._error_backoff = error_backoff
-        self._guard = threading.Lock()
-        self._running: set[Key] = set()
-        self._dirty: set[Key] = set()
-        self._resync = resync_seconds
+        self._monotonic = monotonic
         self._active = active
         """With HA peering: whether this replica is the active one for a namespace."""
-        self._wakeups: list[tuple[float, Key]] = []
-        self._due: dict[Key, float] = {}
-        self._wake = threading.Condition(self._guard)
-        self._stopped = False
+        self._guard = threading.Lock()
         self._known: set[Key] = set()
-        self._failures: dict[Key, int] = {}
-        self._in_flight: dict[Key, float] = {}
-        self._wakeup_thread: threading.Thread | None = None
-        self._workers = ThreadPoolExecutor(max_workers=wakeup_workers, thread_name_prefix="wakeup")
+        self._rejected: dict[Key, _Rejection] = {}
+        self._drift = drift_loops or DriftLoopTracker()
+        self._forms = ServerForms()
+        self.queue: WorkQueue[Key] = WorkQueue(
+            self._reconcile,
+            workers=workers,
+            clock=monotonic,
+            backoff=TRANSIENT_BACKOFF,
+            resync=resync_seconds,
+            budget=budget_seconds,
+            on_over_budget=lambda key, _: RECONCILE_OVER_BUDGET.labels(*key).inc(),
+            group=lambda key: key[0],  # namespaces take turns: one tenant's burst delays no other
+        )
         # Measurements of spec.analysis run on their own pool; a finished one wakes its agent.
         self._analysis = AnalysisRunner(kube, wake=lambda ns, n: self.schedule(ns, n, 0), clock=clock)
 
-    # -- scheduling ------------------------------------------------------------------------------
+    # -- requests (from kopf's handlers) -------------------------------------------------------
 
-    def health(self, stuck_after: float) -> dict[str, int]:
-        """For the liveness probe: raises when the operator looks alive but cannot make progress
-        (a reconcile hung for ``stuck_after`` seconds, or the wake-up loop died), so that the
-        kubelet restarts it instead of leaving every agent unattended."""
-        now = time.monotonic()
+    def request(self, namespace: str, name: str) -> None:
+        """Reconcile the agent soon, or once more right after the reconcile running for it."""
         with self._guard:
-            stuck = sorted(k for k, since in self._in_flight.items() if now - since > stuck_after)
-            running, scheduled = len(self._in_flight), len(self._due)
-        if stuck:
-            names = ", ".join(f"{ns}/{name}" for ns, name in stuck[:5])
-            raise RuntimeError(f"{len(stuck)} reconcile(s) running for over {stuck_after:.0f}s: {names}")
-        if self._wakeup_thread is not None and not self._wakeup_thread.is_alive() and not self._stopped:
-            raise RuntimeError("the wake-up loop stopped: resyncs and rollout timers would never fire")
-        return {"reconciling": running, "scheduled": scheduled}
+            self._known.add((namespace, name))
+        self.queue.add((namespace, name))
 
-    def start_wakeups(self) -> None:
-        """Run the wake-up loop in a daemon thread."""
-        self._wakeup_thread = threading.Thread(target=self.run_wakeups, name="wakeups", daemon=True)
-        self._wakeup_thread.start()
+    def schedule(self, namespace: str, name: str, delay: float) -> None:
+        """Reconcile the agent in ``delay`` seconds (a pause ending, a deadline, child events)."""
+        self.queue.add_after((namespace, name), delay)
+
+    def forget(self, namespace: str, name: str) -> None:
+        key = (namespace, name)
+        with self._guard:
+            self._known.discard(key)
+            self._rejected.pop(key, None)
+        self.queue.forget(key)
+        self._drift.forget(key)
+        self._forms.forget(namespace)
+        self._analysis.forget(namespace, name)
+        with contextlib.suppress(KeyError):
+            POLICY_VIOLATIONS.remove(namespace, name)
 
     def known_agents(self) -> list[Key]:
         """Agents seen since start: a cache, rebuilt after a restart from kopf's initial listing."""
         with self._guard:
             return sorted(self._known)
 
-    def forget(self, namespace: str, name: str) -> None:
-        with self._guard:
-            self._known.discard((namespace, name))
-            self._due.pop((namespace, name), None)
-        self._analysis.forget(namespace, name)
-        with contextlib.suppress(KeyError):
-            POLICY_VIOLATIONS.remove(namespace, name)
-
-    def request(self, namespace: str, name: str) -> None:
-        """Reconcile the agent now, or right after the reconcile already running for it."""
-        key = (namespace, name)
-        with self._guard:
-            self._known.add(key)
-            if key in self._running:
-                self._dirty.add(key)
-                return
-            self._running.add(key)
-        try:
-            while True:
-                outcome = self._reconcile_once(namespace, name)
-                # The periodic resync is a wake-up like any other, so kopf needs no timer (and no
-                # finalizer for one) and deleting an agent never waits for the operator.
-                self.schedule(namespace, name, self._resync)
-                if outcome.requeue_after is not None:
-                    self.schedule(namespace, name, outcome.requeue_after)
-                with self._guard:
-                    if key not in self._dirty:
-                        self._running.discard(key)
-                        return
-                    self._dirty.discard(key)
-        except BaseException:
-            with self._guard:
-                self._running.discard(key)
-                self._dirty.discard(key)
-            raise
-
-    def schedule(self, namespace: str, name: str, delay: float) -> None:
-        """Ask for a reconcile in ``delay`` seconds (a pause ending, a deadline, the resync). Only
-        the earliest wake-up per agent is kept."""
-        key = (namespace, name)
-        due = time.monotonic() + max(delay, 0.0)
-        with self._wake:
-            if key in self._due and self._due[key] <= due:
-                return
-            self._due[key] = due
-            heapq.heappush(self._wakeups, (due, key))
-            self._wake.notify()
-
-    def run_wakeups(self) -> None:
-        """Loop that fires scheduled reconciles on a small pool; run it in a daemon thread."""
-        while True:
-            with self._wake:
-                while not self._stopped and (not self._wakeups or self._wakeups[0][0] > time.monotonic()):
-                    timeout = self._wakeups[0][0] - time.monotonic() if self._wakeups else None
-                    self._wake.wait(timeout)
-                if self._stopped:
-                    return
-                due, key = heapq.heappop(self._wakeups)
-                if self._due.get(key) != due:
-                    continue  # superseded by an earlier wake-up, or the agent is gone
-                del self._due[key]
-            self._workers.submit(self._safe_request, *key)
+    def start_wakeups(self) -> None:
+        self.queue.start()
 
     def stop(self) -> None:
-        with self._wake:
-            self._stopped = True
-            self._wake.notify_all()
-        self._workers.shutdown(wait=False, cancel_futures=True)
+        self.queue.stop()
         self._analysis.stop()
 
-    def _safe_request(self, namespace: str, name: str) -> None:
-        try:
-            if self._active is not None and not self._active(namespace):
-                # A paused HA replica: kopf stopped its watches, and its own wake-ups wait too.
-                self.schedule(namespace, name, self._resync)
-                return
-            self.request(namespace, name)
-        except Exception:
-            _log.exception("scheduled reconcile of %s/%s failed", namespace, name)
+    def health(self, stuck_after: float) -> dict[str, int]:
+        """For the liveness probe: raises when the operator looks alive but cannot make progress
+        (a reconcile hung for ``stuck_after`` seconds, or the wake-up loop died), so that the
+        kubelet restarts it instead of leaving every agent unattended."""
+        health = self.queue.health()
+        stuck = sorted(key for key, age in health.in_flight.items() if age > stuck_after)
+        if stuck:
+            names = ", ".join(f"{ns}/{name}" for ns, name in stuck[:5])
+            raise RuntimeError(f"{len(stuck)} reconcile(s) running for over {stuck_after:.0f}s: {names}")
+        if not health.wakeups_alive:
+            raise RuntimeError("the wake-up loop stopped: resyncs and rollout timers would never fire")
+        return {"reconciling": len(health.in_flight), "queued": health.queued, "scheduled": health.scheduled}
 
     # -- one reconcile ---------------------------------------------------------------------------
 
-    def _reconcile_once(self, namespace: str, name: str) -> Outcome:
+    def _reconcile(self, key: Key) -> Outcome:
+        namespace, name = key
+        if self._active is not None and not self._active(namespace):
+            return Outcome()  # a paused HA replica: kopf stopped its watches; the resync waits too
         started = time.monotonic()
-        key = (namespace, name)
-        with self._guard:
-            self._in_flight[key] = started
         obs: Observation | None = None
         try:
             obs = observe(self._kube, namespace, name, self._caps.get(), self._clock())
             if obs is None:
-                return Outcome(0, None)
-            obs = replace(obs, analysis=self._analysis.results(namespace, name))
-            plan = plan_reconcile(obs)
-            readiness = (plan.status or obs.agent.get("status") or {}).get("readiness") or {}
-            POLICY_VIOLATIONS.labels(namespace, name).set(len(readiness.get("missingRequired") or []))
-            try:
-                self._execute(obs.agent, plan)
-                self._analysis.submit(namespace, name, plan.measure)
-            except KubeError as exc:
-                if exc.status not in _REJECTED:
-                    raise
-                # The apiserver refused what we rendered (an invalid value that got past the
-                # schema, a forbidden kind): retrying will not help, so say so in status.
-                reason = f"{exc.status} {exc.reason}: {_redact(exc.message)}"
-                self._execute(obs.agent, stalled_plan(obs, "ApplyRejected", reason))
-                raise
+                return Outcome()
+            outcome = self._plan_and_write(key, obs)
         except KubeError as exc:
             RECONCILES.labels(namespace, name, "error").inc()
             RECONCILE_ERRORS.labels(namespace, name, f"api{exc.status}").inc()
-            _log.warning(
-                "reconcile failed",
-                extra={
-                    "namespace": namespace,
-                    "agent": name,
-                    "status": exc.status,
-                    "error": _redact(exc.message),
-                },
-            )
-            return Outcome(0, self._backoff(key))
+            log = {"namespace": namespace, "agent": name, "status": exc.status, "error": exc.summary()}
+            _log.warning("reconcile failed; retrying with backoff", extra=log)
+            return Outcome(failed=True)
         except Exception as exc:
             # One agent's unexpected failure must not affect others: say so in its status (the
             # exception text stays in the log: it could quote the spec) and retry with backoff.
@@ -245,27 +202,68 @@ class Reconciler:
             RECONCILE_ERRORS.labels(namespace, name, type(exc).__name__).inc()
             _log.exception("unexpected error reconciling %s/%s", namespace, name)
             if obs is not None:
-                self._report_internal_error(obs, exc)
-            return Outcome(0, self._backoff(key))
+                self._report(obs, INTERNAL_ERROR, internal_error_message(exc))
+            return Outcome(failed=True)
         finally:
             RECONCILE_SECONDS.observe(time.monotonic() - started)
-            with self._guard:
-                self._in_flight.pop(key, None)
         RECONCILES.labels(namespace, name, "ok").inc()
-        with self._guard:
-            self._failures.pop(key, None)
-        return Outcome(plan.writes, plan.requeue_after)
+        return outcome
 
-    def _backoff(self, key: Key) -> float:
-        """Exponential per agent, capped: a persistently failing agent is retried, not hammered."""
+    def _plan_and_write(self, key: Key, obs: Observation) -> Outcome:
+        # Compare with the apiserver's own form of our apply, and hold back writes caught looping.
+        obs = replace(with_server_forms(obs, self._forms), analysis=self._analysis.results(*key))
+        plan = settle(obs, plan_reconcile(obs), self._forms, self._kube.dry_run_apply, plan_reconcile)
+        plan = guard_plan(plan, obs.agent, self._drift, self._monotonic(), self._clock())
+        readiness = (plan.status or obs.agent.get("status") or {}).get("readiness") or {}
+        POLICY_VIOLATIONS.labels(*key).set(len(readiness.get("missingRequired") or []))
+        now = self._monotonic()
         with self._guard:
-            failures = self._failures[key] = self._failures.get(key, 0) + 1
-        return float(min(self._error_backoff * 2 ** (failures - 1), MAX_ERROR_BACKOFF))
-
-    def _report_internal_error(self, obs: Observation, exc: Exception) -> None:
-        message = f"{type(exc).__name__} in the operator while reconciling; details in the operator log"
+            rejected = self._rejected.get(key)
+        unchanged = rejected is not None and rejected.inputs == inputs_fingerprint(obs, rejected.target)
+        if rejected is not None and unchanged and now < rejected.retry_at:
+            # Same inputs as the refused write: the same answer would come back. Keep status
+            # truthful (a no-op when it already says so) and wait for a change or the backoff.
+            self._execute(obs.agent, stalled_plan(obs, APPLY_REJECTED, rejected.message))
+            return Outcome(requeue_after=rejected.retry_at - now)
         try:
-            self._execute(obs.agent, stalled_plan(obs, "InternalError", message))
+            self._execute(obs.agent, plan)
+            self._analysis.submit(*key, plan.measure)
+        except KubeError as exc:
+            if not exc.final:
+                raise
+            target = (exc.kind, exc.name)
+            inputs = inputs_fingerprint(obs, target)
+            again = rejected is not None and (rejected.target, rejected.inputs) == (target, inputs)
+            attempts = rejected.attempts + 1 if rejected is not None and again else 1
+            delay = REJECTED_BACKOFF.delay(attempts)
+            message = apply_rejected_message(exc.summary())
+            with self._guard:
+                self._rejected[key] = _Rejection(target, inputs, message, attempts, now + delay)
+            RECONCILE_ERRORS.labels(*key, f"api{exc.status}").inc()
+            _log.warning(
+                "the apiserver refused a write; reported as Stalled",
+                extra={"namespace": key[0], "agent": key[1], "status": exc.status, "error": exc.summary()},
+            )
+            self._execute(obs.agent, stalled_plan(obs, APPLY_REJECTED, message))
+            return Outcome(requeue_after=delay)
+        with self._guard:
+            self._rejected.pop(key, None)
+        return Outcome(requeue_after=plan.requeue_after, writes=plan.writes)
+
+    def _note_write(self, namespace: str, name: str, obj: Mapping[str, Any]) -> None:
+        loop = self._drift.record_write((namespace, name), obj, self._monotonic())
+        if loop is not None:
+            kind, _, child = loop.key
+            DRIFT_LOOPS.labels(namespace, name, kind).inc()
+            _log.error(
+                "write loop: %s/%s rewritten %d times with unchanged content; holding writes for %.0fs",
+                *(kind, child, loop.writes, loop.held_for),
+                extra={"namespace": namespace, "agent": name, "reason": "DriftLoop"},
+            )
+
+    def _report(self, obs: Observation, reason: str, message: str) -> None:
+        try:
+            self._execute(obs.agent, stalled_plan(obs, reason, message))
         except Exception:
             _log.exception("could not report the error in status")
 
@@ -278,11 +276,12 @@ class Reconciler:
             self._kube.delete(ref.kind, ref.name, ref.namespace, uid=ref.uid)
         for obj in plan.apply:
             self._kube.apply(obj)
+            self._note_write(namespace, name, obj)
         for obj in plan.create:
             try:
                 self._kube.create(obj)
             except KubeError as exc:
-                if exc.status != 409:  # already created by an earlier reconcile
+                if exc.status != 409:  # AlreadyExists: created by an earlier reconcile
                     raise
         if plan.status is not None:
             self._kube.apply_status(AGENT_DEPLOYMENT, name, namespace, plan.status)
@@ -300,4 +299,4 @@ class Reconciler:
                 )
             except KubeError as exc:
                 # Events are best effort; the decision is already in status.
-                _log.warning("could not post event %s: %s", event.reason, exc)
+                _log.warning("could not post event %s: %s", event.reason, exc.summary())

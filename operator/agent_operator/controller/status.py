@@ -19,6 +19,17 @@ from ..rollout.types import Event, RevisionObservation, RolloutPlan
 from .conditions import MAX_MESSAGE, Cond, build_conditions
 from .status_codec import read_status, rollout_status, write_status
 
+APPLY_REJECTED = "ApplyRejected"
+INTERNAL_ERROR = "InternalError"
+
+
+def apply_rejected_message(summary: str) -> str:
+    """What status says about a write the apiserver refused: ``summary`` is the error's kind, name,
+    status and field paths (``KubeError.summary``), never a value or the raw apiserver text."""
+    return (
+        f"{summary}; the operator retries when the spec, a referenced object or the operator version changes"
+    )
+
 
 def internal_error_message(exc: BaseException) -> str:
     """What status says about a bug in the operator: the exception's type, never its text."""

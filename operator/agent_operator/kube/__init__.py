@@ -1,6 +1,7 @@
 """Kubernetes I/O: the only package that talks to the API server."""
 
-from .client import FIELD_MANAGER, KubeApi, KubeError, RetryPolicy, load_api_client
+from .client import FIELD_MANAGER, KubeApi, RetryPolicy, load_api_client
+from .errors import KubeError, is_final
 from .kinds import AGENT_DEPLOYMENT, CHILD_KINDS, READINESS_POLICY, Kind, kind_of
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "KubeApi",
     "KubeError",
     "RetryPolicy",
+    "is_final",
     "kind_of",
     "load_api_client",
 ]

@@ -1,9 +1,12 @@
 """The one place the operator talks to the Kubernetes API.
 
 A thin REST layer over the official client's transport: get, list, server-side apply, delete,
-and metadata-only lists (so Secret values are never fetched). Transient failures (409 on
-non-apply writes, 429, 5xx, connection errors) are retried with capped exponential backoff and
-jitter; everything else surfaces as :class:`KubeError` for the caller to turn into a condition.
+and metadata-only lists (so Secret values are never fetched). Every failure surfaces as a
+:class:`KubeError` that says whether it is *final* (the request itself is wrong: retrying the
+same request cannot help) or *transient* (the server is busy or unreachable). The operator's
+client makes one attempt per call: a worker thread that other agents wait on never sleeps
+between attempts; the work queue retries transient failures with capped backoff instead.
+agentctl, which has no queue, opts into a short in-call :class:`RetryPolicy`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from .._metrics import API_REQUESTS
+from .errors import KubeError, error_from_response
 from .kinds import EVENT, SELF_SUBJECT_REVIEW, Kind, kind_of
 
 FIELD_MANAGER = "agent-operator"
@@ -31,24 +35,14 @@ _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 _METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
-_RETRYABLE = {409, 429, 500, 502, 503, 504}
-
-
-class KubeError(Exception):
-    """An API call failed for a reason retrying will not fix (or retries ran out)."""
-
-    def __init__(self, status: int, reason: str, message: str) -> None:
-        super().__init__(f"{status} {reason}: {message}")
-        self.status = status
-        self.reason = reason
-        self.message = message
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to retry transient API failures."""
+    """In-call retries of transient failures, for callers without a work queue (agentctl).
+    The default is a single attempt: the operator's workers never sleep between attempts."""
 
-    attempts: int = 5
+    attempts: int = 1
     initial_delay: float = 0.2
     max_delay: float = 5.0
 
@@ -96,7 +90,7 @@ class KubeApi:
     def get(self, kind: Kind, name: str, namespace: str | None = None) -> dict[str, Any] | None:
         """The object, or None when it does not exist."""
         try:
-            return self._call("GET", kind, kind.object_path(name, namespace))
+            return self._call("GET", kind, kind.object_path(name, namespace), name=name)
         except KubeError as exc:
             if exc.status == 404:
                 return None
@@ -130,7 +124,9 @@ class KubeApi:
         """Whether the object exists, reading only its metadata. Used for Secrets: the operator
         needs to know a Secret is there and never needs, or fetches, its values."""
         try:
-            self._call("GET", kind, kind.object_path(name, namespace), headers={"Accept": _METADATA})
+            self._call(
+                "GET", kind, kind.object_path(name, namespace), name=name, headers={"Accept": _METADATA}
+            )
         except KubeError as exc:
             if exc.status == 404:
                 return False
@@ -183,7 +179,25 @@ class KubeApi:
             "PATCH",
             kind,
             path,
+            name=meta["name"],
             query=query,
+            body=dict(obj),
+            headers={"Content-Type": "application/apply-patch+yaml"},
+        )
+
+    def dry_run_apply(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """What a forced server-side apply of ``obj`` would store, without storing it: the
+        apiserver's own defaulting and normalisation of what we send. Counted as verb ``dryrun``,
+        not as a write."""
+        kind = kind_of(dict(obj))
+        meta = obj["metadata"]
+        query = {"fieldManager": self.field_manager, "force": "true", "dryRun": "All"}
+        return self._request(
+            "PATCH",
+            f"{kind.object_path(meta['name'], meta.get('namespace'))}?{urlencode(query)}",
+            verb="dryrun",
+            kind_name=kind.kind,
+            name=meta["name"],
             body=dict(obj),
             headers={"Content-Type": "application/apply-patch+yaml"},
         )
@@ -202,6 +216,7 @@ class KubeApi:
             "PATCH",
             kind,
             path,
+            name=name,
             query=query,
             body=body,
             headers={"Content-Type": "application/apply-patch+yaml"},
@@ -215,6 +230,7 @@ class KubeApi:
             "PATCH",
             kind,
             kind.object_path(name, namespace),
+            name=name,
             body=dict(patch),
             headers={"Content-Type": "application/merge-patch+json"},
         )
@@ -229,6 +245,7 @@ class KubeApi:
             kind.object_path(name, namespace),
             verb="patch",
             kind_name=kind.kind,
+            name=name,
             body=[dict(op) for op in operations],
             headers={"Content-Type": "application/json-patch+json"},
         )
@@ -240,6 +257,7 @@ class KubeApi:
             "POST",
             kind,
             kind.collection_path(obj["metadata"].get("namespace")),
+            name=obj["metadata"].get("name", ""),
             body=dict(obj),
             headers={"Content-Type": "application/json"},
         )
@@ -297,10 +315,13 @@ class KubeApi:
                 "DELETE",
                 kind,
                 kind.object_path(name, namespace),
+                name=name,
                 body=options,
                 headers={"Content-Type": "application/json"},
             )
         except KubeError as exc:
+            # 409 here is the uid precondition: the name now belongs to a newer object, which
+            # is not ours to delete. Final, like 404: nothing left to do.
             if exc.status in (404, 409):
                 return False
             raise
@@ -314,6 +335,7 @@ class KubeApi:
         kind: Kind,
         path: str,
         *,
+        name: str = "",
         query: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
@@ -321,7 +343,9 @@ class KubeApi:
         if query:
             path = f"{path}?{urlencode(query)}"
         verb = {"GET": "get", "PATCH": "patch", "POST": "create", "DELETE": "delete"}[method]
-        return self._request(method, path, verb=verb, kind_name=kind.kind, body=body, headers=headers)
+        return self._request(
+            method, path, verb=verb, kind_name=kind.kind, name=name, body=body, headers=headers
+        )
 
     def _request(
         self,
@@ -330,12 +354,11 @@ class KubeApi:
         *,
         verb: str,
         kind_name: str,
+        name: str = "",
         body: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         all_headers = {"Accept": "application/json", **(headers or {})}
-        content_type = all_headers.get("Content-Type", "")
-        apply = content_type == "application/apply-patch+yaml"
         # Bodies stay mappings: the client's REST layer encodes them as JSON for every JSON and
         # YAML content type (JSON is YAML, so apply patches go out the same way).
         payload: dict[str, Any] | list[dict[str, Any]] | None = (
@@ -356,33 +379,23 @@ class KubeApi:
                 )
                 data: bytes = resp.read()  # type: ignore[no-untyped-call]
             except (urllib3.exceptions.HTTPError, ApiException, OSError) as exc:
-                raise KubeError(0, "ConnectionError", str(exc)) from exc
+                raise KubeError(0, "ConnectionError", str(exc), kind=kind_name, name=name) from exc
             if resp.status >= 400:
-                raise _error(resp.status, resp.reason or "", data)
+                raise error_from_response(resp.status, resp.reason or "", data, kind=kind_name, name=name)
             return json.loads(data) if data else {}
 
-        # A 409 from a forced apply is a real conflict (e.g. immutable field), not a race.
-        return _with_retries(once, self._retry, retry_conflicts=not apply)
+        # No conflict is retried in the call: applies are forced (a field-manager conflict cannot
+        # happen) and carry no resourceVersion, so a 409 is final for the body that was sent.
+        return _with_retries(once, self._retry)
 
 
-def _error(status: int, reason: str, data: bytes) -> KubeError:
-    try:
-        message = json.loads(data).get("message", "")
-    except (ValueError, AttributeError):
-        message = data.decode(errors="replace")[:500]
-    return KubeError(status, reason, message)
-
-
-def _with_retries(fn: Callable[[], _T], policy: RetryPolicy, *, retry_conflicts: bool) -> _T:
+def _with_retries(fn: Callable[[], _T], policy: RetryPolicy) -> _T:
     delays = policy.delays()
     while True:
         try:
             return fn()
         except KubeError as exc:
-            transient = exc.status == 0 or (
-                exc.status in _RETRYABLE and (exc.status != 409 or retry_conflicts)
-            )
-            delay = next(delays, None) if transient else None
+            delay = None if exc.final else next(delays, None)
             if delay is None:
                 raise
             _log.info("retrying after %s %s in %.2fs", exc.status, exc.reason, delay)

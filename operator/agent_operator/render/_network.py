@@ -44,7 +44,7 @@ def network_policy(agent: AgentDeployment) -> dict[str, Any]:
         "policyTypes": ["Ingress", "Egress"],
     }
     ports = [{"port": p.container_port, "protocol": p.protocol or "TCP"} for p in container_ports]
-    peers = [dict(peer) for peer in ingress_from or []]
+    peers = [peer.to_wire() for peer in ingress_from or []]
     if agent.spec.evaluation is not None:
         # The evaluation Job calls the canary and the stable revision; its pods fall under this
         # policy too (they carry the agent's label), so both directions are opened, to the

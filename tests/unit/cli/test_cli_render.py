@@ -63,7 +63,7 @@ def test_render_of_an_invalid_agent_prints_nothing_and_exits_2(agentctl: Agentct
     result = agentctl("render", bad)
     assert result.code == 2
     assert result.out == ""
-    assert f"{bad}: spec.replicas: must be at least 0" in result.err
+    assert f"{bad}: spec.replicas: must be between 0 and 2147483647" in result.err
 
 
 def test_render_skips_other_kinds_with_a_note(agentctl: Agentctl, tmp_path: Path) -> None:

@@ -240,7 +240,7 @@ def test_an_invalid_spec_is_denied_with_one_line_field_errors() -> None:
     assert decision.code == 422
     lines = decision.message.splitlines()
     assert lines[0] == "AgentDeployment agents/support-bot is invalid:"
-    assert "  spec.replicas: must be at least 0" in lines
+    assert "  spec.replicas: must be between 0 and 2147483647" in lines
     assert any(line.startswith("  spec.bogus: unknown field; allowed fields: ") for line in lines)
 
 

@@ -1,0 +1,225 @@
+"""How the reconciler answers API errors, against a small HTTP server on 127.0.0.1 that plays
+the apiserver for one agent (reads, applies, status). No private state is inspected: the tests
+look at the requests the server received and at the reconciler's public queue."""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client
+
+from agent_operator.controller.reconciler import Reconciler
+from agent_operator.kube import KubeApi
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "minimal.yaml"
+AGENT_PATH = "/apis/agentoperator.dev/v1alpha1/namespaces/agents/agentdeployments/bot"
+DEPLOYMENTS = "/apis/apps/v1/namespaces/agents/deployments/"
+UNTYPABLE = (
+    "failed to create typed patch object (agents/bot; apps/v1, Kind=Deployment): "
+    ".spec.template.metadata.labels.tier: expected string, got &value.valueUnstructured{Value:7}"
+)
+WAIT = 10.0
+
+
+class FakeApiserver:
+    """One agent in namespace ``agents``; Deployment applies answer ``deployment_answer``."""
+
+    def __init__(self) -> None:
+        agent = yaml.safe_load(EXAMPLE.read_text())
+        agent["metadata"].update(namespace="agents", name="bot", uid="u-1", generation=1)
+        self.agent: dict[str, Any] = agent
+        self.namespace_labels: dict[str, str] = {}
+        self.deployment_answer: tuple[int, dict[str, Any]] = (200, {})
+        self.calls: Counter[str] = Counter()
+        self.status_writes: list[dict[str, Any]] = []
+        self.release = threading.Event()
+        self.release.set()
+        self.agent_read = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"null")
+                path = self.path.split("?", 1)[0]
+                status, answer = outer.answer(self.command, path, "?" in self.path, body)
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = do_DELETE = _handle
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def answer(self, method: str, path: str, query: bool, body: Any) -> tuple[int, dict[str, Any]]:
+        self.calls[f"{method} {path}"] += 1
+        if method == "GET" and path == AGENT_PATH:
+            self.agent_read.set()
+            self.release.wait(WAIT)
+            return 200, copy.deepcopy(self.agent)
+        if method == "GET" and path == "/api/v1/namespaces/agents":
+            return 200, {"metadata": {"name": "agents", "labels": self.namespace_labels}}
+        if method == "GET":
+            return (200, {"items": []}) if query else (404, {"message": "not found", "reason": "NotFound"})
+        if method == "PATCH" and path == f"{AGENT_PATH}/status":
+            self.status_writes.append(body["status"])
+            self.agent["status"] = body["status"]
+            return 200, copy.deepcopy(self.agent)
+        if method == "PATCH" and path.startswith(DEPLOYMENTS):
+            return self.deployment_answer
+        return 200, body or {}
+
+    def deployment_applies(self) -> int:
+        return sum(n for call, n in self.calls.items() if call.startswith(f"PATCH {DEPLOYMENTS}"))
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def apiserver() -> Iterator[FakeApiserver]:
+    server = FakeApiserver()
+    thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.release.set()
+    server.httpd.shutdown()
+    server.httpd.server_close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def reconciler(apiserver: FakeApiserver, clock: FakeClock) -> Iterator[Reconciler]:
+    cfg = client.Configuration()
+    cfg.host = apiserver.url
+    rec = Reconciler(KubeApi(client.ApiClient(cfg), request_timeout=WAIT), workers=2, monotonic=clock)
+    rec.start_wakeups()
+    yield rec
+    rec.stop()
+
+
+def _reconcile(reconciler: Reconciler) -> None:
+    reconciler.request("agents", "bot")
+    assert reconciler.queue.wait_idle(WAIT)
+
+
+def _stalled(status: dict[str, Any]) -> dict[str, Any]:
+    return next(c for c in status["conditions"] if c["type"] == "Stalled")
+
+
+def test_an_untypable_apply_is_stalled_at_once_and_not_retried_for_the_same_spec(
+    apiserver: FakeApiserver, reconciler: Reconciler, clock: FakeClock
+) -> None:
+    apiserver.deployment_answer = (500, {"message": UNTYPABLE, "reason": "InternalError", "code": 500})
+    _reconcile(reconciler)
+    assert apiserver.deployment_applies() == 1
+    stalled = _stalled(apiserver.status_writes[-1])
+    assert (stalled["status"], stalled["reason"]) == ("True", "ApplyRejected")
+    assert "Deployment" in stalled["message"]
+    assert ".spec.template.metadata.labels.tier" in stalled["message"]
+    assert "valueUnstructured" not in stalled["message"]
+    assert "Value:7" not in stalled["message"]
+
+    writes = len(apiserver.status_writes)
+    _reconcile(reconciler)  # e.g. the watch event of our own status write
+    assert apiserver.deployment_applies() == 1
+    assert len(apiserver.status_writes) == writes
+    assert reconciler.queue.failures(("agents", "bot")) == 0  # final: no transient backoff
+    due = reconciler.queue.due_in(("agents", "bot"))
+    assert due is not None
+    assert due <= 60
+
+    apiserver.agent["metadata"]["generation"] = 2  # the spec changed: worth another try
+    _reconcile(reconciler)
+    assert apiserver.deployment_applies() == 2
+
+
+def test_a_refused_apply_is_tried_again_when_a_referenced_object_changes(
+    apiserver: FakeApiserver, reconciler: Reconciler
+) -> None:
+    apiserver.deployment_answer = (403, {"message": "forbidden", "reason": "Forbidden", "code": 403})
+    _reconcile(reconciler)
+    _reconcile(reconciler)
+    assert apiserver.deployment_applies() == 1
+    apiserver.namespace_labels = {"team": "search"}  # the namespace is an input of the render
+    _reconcile(reconciler)
+    assert apiserver.deployment_applies() == 2
+    message = _stalled(apiserver.status_writes[-1])["message"]
+    assert message.startswith("Deployment bot-")
+    assert "403 Forbidden" in message
+
+
+def test_a_refused_apply_is_tried_again_after_the_long_backoff(
+    apiserver: FakeApiserver, reconciler: Reconciler, clock: FakeClock
+) -> None:
+    apiserver.deployment_answer = (422, {"message": "x", "reason": "Invalid", "code": 422})
+    _reconcile(reconciler)
+    clock.now += 59
+    _reconcile(reconciler)
+    assert apiserver.deployment_applies() == 1
+    clock.now += 1
+    _reconcile(reconciler)
+    assert apiserver.deployment_applies() == 2
+    apiserver.deployment_answer = (200, {})
+    clock.now += 119  # the backoff doubled after the second refusal
+    _reconcile(reconciler)
+    assert apiserver.deployment_applies() == 2
+    clock.now += 1
+    _reconcile(reconciler)
+    # At least one more (the due wake-up may run next to this request, and the fake apiserver
+    # keeps no children, so a successful reconcile applies again).
+    assert apiserver.deployment_applies() >= 3
+    assert _stalled(apiserver.status_writes[-1])["status"] == "False"
+
+
+def test_a_busy_apiserver_is_retried_with_backoff_and_no_stall(
+    apiserver: FakeApiserver, reconciler: Reconciler
+) -> None:
+    apiserver.deployment_answer = (503, {"message": "etcd leader changed", "reason": "ServiceUnavailable"})
+    _reconcile(reconciler)
+    assert apiserver.deployment_applies() == 1
+    assert apiserver.status_writes == []
+    assert reconciler.queue.failures(("agents", "bot")) == 1
+    assert reconciler.queue.due_in(("agents", "bot")) == pytest.approx(1)
+
+
+def test_health_names_a_hung_reconcile(
+    apiserver: FakeApiserver, reconciler: Reconciler, clock: FakeClock
+) -> None:
+    assert reconciler.health(stuck_after=60) == {"reconciling": 0, "queued": 0, "scheduled": 0}
+    apiserver.release.clear()  # the agent's GET hangs
+    apiserver.agent_read.clear()
+    reconciler.request("agents", "bot")
+    assert apiserver.agent_read.wait(WAIT)
+    assert reconciler.health(stuck_after=60)["reconciling"] == 1
+    clock.now += 120
+    with pytest.raises(RuntimeError, match="agents/bot"):
+        reconciler.health(stuck_after=60)
+    apiserver.release.set()
+    assert reconciler.queue.wait_idle(WAIT)
+    assert reconciler.health(stuck_after=60)["reconciling"] == 0
