@@ -667,7 +667,7 @@ class RolloutStatus(ApiModel):
     """The latest measurement of spec.analysis (analyze step or background), one row per check."""
     analysis_runs: list[AnalysisRunStatus] | None = Field(default=None, max_length=10)
     """The latest measurements of the current canary."""
-    analysis_passed: int | None = None
+    analysis_passed: int | None = Field(default=None, ge=0, le=INT32_MAX)
     """Passing measurements of the current analyze step so far."""
     analysis_measured_at: str | None = None
     """Last measurement of the current analyze step; the next is an interval later."""
