@@ -7,7 +7,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from .analysis import Analysis, AnalyzeStep, check_analysis_references
+from .analysis import Analysis, AnalysisRunStatus, AnalyzeStep, check_analysis_references
 from .base import (
     INT32_MAX,
     INT32_MIN,
@@ -663,6 +663,16 @@ class RolloutStatus(ApiModel):
     """Time of the last command of each verb already acted on."""
     message: str | None = None
     """What the rollout is doing or waiting for."""
+    analysis: AnalysisRunStatus | None = None
+    """The latest measurement of spec.analysis (analyze step or background), one row per check."""
+    analysis_runs: list[AnalysisRunStatus] | None = Field(default=None, max_length=10)
+    """The latest measurements of the current canary."""
+    analysis_passed: int | None = Field(default=None, ge=0, le=INT32_MAX)
+    """Passing measurements of the current analyze step so far."""
+    analysis_measured_at: str | None = None
+    """Last measurement of the current analyze step; the next is an interval later."""
+    background_measured_at: str | None = None
+    """Last background measurement of the current canary."""
 
 
 class ReadinessSummary(ApiModel):

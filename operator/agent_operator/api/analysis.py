@@ -11,7 +11,7 @@ from typing import Final, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ..analysis.templates import TemplateError, validate_template
-from .base import INT32_MAX, ApiModel, cel_rules, list_map
+from .base import INT32_MAX, MAX_SAFE_INTEGER, ApiModel, cel_rules, list_map
 
 BUILTIN_METRICS: Final = ("errorRate", "latencyP95", "costPerTask", "tokensPerTask", "toolCallsPerTask")
 """Checks the operator knows how to query from the OpenTelemetry GenAI metrics."""
@@ -213,9 +213,9 @@ class MetricResultStatus(ApiModel):
     """The tightest bound in force."""
     threshold: str = ""
     """The bounds as configured, e.g. "max 0.05, +50% of stable"."""
-    canary_samples: int = 0
+    canary_samples: int = Field(default=0, ge=0, le=MAX_SAFE_INTEGER)
     """Tasks the canary handled in the window."""
-    stable_samples: int = 0
+    stable_samples: int = Field(default=0, ge=0, le=MAX_SAFE_INTEGER)
     """Tasks stable handled in the window."""
 
 
@@ -224,7 +224,7 @@ class AnalysisRunStatus(ApiModel):
 
     revision: str
     """The canary revision measured."""
-    step: int | None = None
+    step: int | None = Field(default=None, ge=0, le=INT32_MAX)
     """The analyze step, or unset for background analysis."""
     measured_at: str
     """When (RFC 3339)."""

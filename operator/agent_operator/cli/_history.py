@@ -14,7 +14,8 @@ from typing import Any
 import yaml
 
 from ..controller.history import Revision
-from ..controller.status_codec import state_from_status
+from ..controller.status_codec import analysis_to_wire, state_from_status
+from ..rollout.types import AnalysisRun
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class HistoryRow:
     approved_by: str
     score: float | None
     image: str
+    analysis: tuple[AnalysisRun, ...] = ()
+    """Its canary's latest measurements of spec.analysis, oldest first."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -43,10 +46,22 @@ class HistoryRow:
             "approvedBy": self.approved_by or None,
             "score": self.score,
             "image": self.image or None,
+            "analysis": [analysis_to_wire(r) for r in self.analysis] or None,
         }
 
+    @property
+    def analysis_text(self) -> str:
+        """The last measurement in a word, with the failing checks."""
+        if not self.analysis:
+            return "-"
+        last = self.analysis[-1].verdict
+        bad = [r.name for r in last.results if r.verdict != "Passed"]
+        return last.verdict + (f" ({', '.join(bad)})" if bad else "")
 
-HISTORY_HEADERS = ("NUMBER", "REVISION", "CREATED", "OUTCOME", "REASON", "APPROVED BY", "SCORE", "IMAGE")
+
+HISTORY_HEADERS = (
+    "NUMBER", "REVISION", "CREATED", "OUTCOME", "REASON", "APPROVED BY", "SCORE", "ANALYSIS", "IMAGE",
+)  # fmt: skip
 
 
 def history_rows(history: Mapping[str, Revision], status: Mapping[str, Any]) -> list[HistoryRow]:
@@ -56,6 +71,9 @@ def history_rows(history: Mapping[str, Revision], status: Mapping[str, Any]) -> 
     rows = []
     for rev in sorted(history.values(), key=lambda r: r.number):
         approvals, evaluations = rev.annotations.approvals, rev.annotations.evaluations
+        analysis = rev.annotations.analysis
+        if rev.revision == state.canary_revision and not analysis:
+            analysis = state.analysis_runs
         if rev.revision == state.canary_revision and not approvals and not evaluations:
             approvals, evaluations = state.approvals, state.evaluations
             if state.evaluation is not None and not evaluations:
@@ -81,6 +99,7 @@ def history_rows(history: Mapping[str, Revision], status: Mapping[str, Any]) -> 
                 image=str(
                     ((rev.body.get("data") or {}).get("spec") or {}).get("container", {}).get("image", "")
                 ),
+                analysis=analysis,
             )
         )
     return rows
@@ -96,6 +115,7 @@ def format_history(rows: Sequence[HistoryRow]) -> str:
             r.reason or "-",
             r.approved_by or "-",
             format_score(r.score),
+            r.analysis_text,
             r.image or "-",
         )
         for r in rows

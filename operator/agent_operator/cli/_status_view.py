@@ -13,10 +13,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..api.agent import AgentDeploymentSpec, RolloutStatus
+from ..api.analysis import AnalysisRunStatus
 from ..controller.history import Revision
 from ..controller.status_codec import read_status
 from ..controller.timefmt import parse_time
 from ..render import REVISION_LABEL
+from ._analysis_view import analysis_table
 from ._console import Console
 from ._history import format_score, format_table
 
@@ -44,6 +46,10 @@ def describe_steps(spec: Mapping[str, Any]) -> list[dict[str, Any]] | None:
             entry["durationSeconds"] = step.duration_seconds
         if step.kind == "evaluate" and step.min_score is not None:
             entry["minScore"] = step.min_score
+        if step.kind == "analyze":
+            entry.update(
+                count=step.count, intervalSeconds=step.interval_seconds, windowSeconds=step.window_seconds
+            )
         out.append(entry)
     return out
 
@@ -58,6 +64,11 @@ def step_text(step: Mapping[str, Any], name: str) -> str:
         return f"pause until approved (agentctl approve {name})"
     if kind == "evaluate":
         return "evaluate" + (f" (minScore {step['minScore']:g})" if "minScore" in step else "")
+    if kind == "analyze":
+        return (
+            f"analyze {step.get('count')}x every {step.get('intervalSeconds')}s"
+            f" over {step.get('windowSeconds')}s"
+        )
     if kind == "promote":
         return "promote to 100%"
     if kind == "recreate":
@@ -122,6 +133,7 @@ def status_view(
         "approval": rollout.approval.to_wire() if rollout.approval else None,
         "failure": {k: v for k, v in failure.items() if v},
         "rollbackOverride": rollout.rollback_override,
+        "analysis": rollout.analysis.to_wire() if rollout.analysis else None,
         "conditions": _ordered_conditions([c.to_wire() for c in status.conditions or []]),
         "readiness": status.readiness.to_wire() if status.readiness else None,
         "missingSecrets": status.missing_secrets or [],
@@ -212,6 +224,10 @@ def format_status(view: Mapping[str, Any], console: Console, now: datetime) -> s
     field("readiness", _readiness_text(view))
     if view.get("missingSecrets"):
         field("secrets", console.style(f"missing: {', '.join(view['missingSecrets'])}", "red"))
+    if view.get("analysis"):
+        lines.append(console.style("analysis", "bold"))
+        table = analysis_table(AnalysisRunStatus.model_validate(view["analysis"]))
+        lines.extend("  " + line for line in table.splitlines())
 
     lines.append(console.style("pods", "bold"))
     if view["revisions"]:

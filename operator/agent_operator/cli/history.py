@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from ..api.analysis import AnalysisRunStatus
+from ..controller.status_codec import analysis_to_wire
+from ._analysis_view import analysis_table
 from ._cluster import (
     Cluster,
     add_agent_arguments,
@@ -25,6 +28,13 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             print_json(console, [row.to_json() for row in rows])
         elif rows:
             console.out.write(format_history(rows))
+            for row in rows:
+                if row.analysis:
+                    # The latest measurement of each revision that was analysed, one row per check.
+                    table = analysis_table(
+                        AnalysisRunStatus.model_validate(analysis_to_wire(row.analysis[-1]))
+                    )
+                    console.out.write(f"\nrevision {row.number}: {table}")
         else:
             console.note(f"agentdeployment {args.name} has no recorded revisions yet")
         return EXIT_OK
@@ -38,7 +48,8 @@ COMMAND = Command(
     description="List the revisions of an AgentDeployment recorded in its ControllerRevisions, oldest\n"
     "first: NUMBER (what rollback --to-revision and diff take), REVISION hash (marked stable or\n"
     "canary), CREATED, OUTCOME (Promoted, Aborted, RolledBack, Superseded; InProgress for the canary),\n"
-    "REASON, APPROVED BY, evaluation SCORE and IMAGE. History is pruned to\n"
+    "REASON, APPROVED BY, evaluation SCORE, ANALYSIS (the last measurement of spec.analysis) and\n"
+    "IMAGE, then the latest analysis table of each analysed revision. History is pruned to\n"
     "spec.rollout.revisionHistoryLimit.\n\n"
     "Exit codes: 0 listed, 1 the agent is missing or the API failed, 2 bad flags or kubeconfig.",
     configure=add_agent_arguments,

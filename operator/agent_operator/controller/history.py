@@ -97,8 +97,10 @@ def with_outcome(entry: Revision, update: HistoryUpdate, now: datetime) -> dict[
         at=now,
         served_as_stable=entry.annotations.served_as_stable or update.outcome == "Promoted",
     )
-    if update.approvals or update.evaluations:
-        recorded = replace(recorded, approvals=update.approvals, evaluations=update.evaluations)
+    if update.approvals or update.evaluations or update.analysis:
+        recorded = replace(
+            recorded, approvals=update.approvals, evaluations=update.evaluations, analysis=update.analysis
+        )
     keep = {k: meta[k] for k in ("name", "namespace", "labels", "ownerReferences") if k in meta}
     body["metadata"] = {**keep, "annotations": history_annotations(recorded)}
     return body

@@ -15,8 +15,15 @@ from datetime import datetime
 from typing import Final
 
 from ..render import APPLIED_HASH, GATES, OUTCOME, OUTCOME_AT, OUTCOME_REASON, PREFIX, SERVED_AS_STABLE
-from ..rollout.types import Approval, EvaluationRecord
-from .status_codec import approval_from_wire, approval_to_wire, evaluation_from_wire, evaluation_to_wire
+from ..rollout.types import AnalysisRun, Approval, EvaluationRecord
+from .status_codec import (
+    analysis_from_wire,
+    analysis_to_wire,
+    approval_from_wire,
+    approval_to_wire,
+    evaluation_from_wire,
+    evaluation_to_wire,
+)
 from .timefmt import format_time, parse_time
 
 _PREFIX: Final = PREFIX + "/"
@@ -36,6 +43,8 @@ class HistoryAnnotations:
     """It was stable at some point: a candidate for a rollback without a target revision."""
     approvals: tuple[Approval, ...] = ()
     evaluations: tuple[EvaluationRecord, ...] = ()
+    analysis: tuple[AnalysisRun, ...] = ()
+    """The latest measurements of its canary (numbers and verdicts only)."""
     unknown: Mapping[str, str] = field(default_factory=dict)
     """``agentoperator.dev/`` annotations of a newer operator, kept as they are."""
 
@@ -45,6 +54,7 @@ def parse_history_annotations(annotations: Mapping[str, str] | None) -> HistoryA
     raw = dict(annotations or {})
     approvals: list[Approval] = []
     evaluations: list[EvaluationRecord] = []
+    analysis: list[AnalysisRun] = []
     try:
         gates = json.loads(raw.get(GATES) or "{}")
     except ValueError:
@@ -52,6 +62,7 @@ def parse_history_annotations(annotations: Mapping[str, str] | None) -> HistoryA
     if isinstance(gates, dict):
         approvals = [a for a in map(approval_from_wire, gates.get("approvals") or []) if a is not None]
         evaluations = [e for e in map(evaluation_from_wire, gates.get("evaluations") or []) if e is not None]
+        analysis = [r for r in map(analysis_from_wire, gates.get("analysis") or []) if r is not None]
     return HistoryAnnotations(
         outcome=raw.get(OUTCOME) or None,
         reason=raw.get(OUTCOME_REASON, ""),
@@ -59,6 +70,7 @@ def parse_history_annotations(annotations: Mapping[str, str] | None) -> HistoryA
         served_as_stable=raw.get(SERVED_AS_STABLE) == "true",
         approvals=tuple(approvals),
         evaluations=tuple(evaluations),
+        analysis=tuple(analysis),
         unknown={k: v for k, v in raw.items() if k.startswith(_PREFIX) and k not in KNOWN},
     )
 
@@ -73,10 +85,12 @@ def history_annotations(value: HistoryAnnotations) -> dict[str, str]:
         out[OUTCOME_AT] = format_time(value.at)
     if value.served_as_stable:
         out[SERVED_AS_STABLE] = "true"
-    if value.approvals or value.evaluations:
-        gates = {
+    if value.approvals or value.evaluations or value.analysis:
+        gates: dict[str, list[dict[str, object]]] = {
             "approvals": [approval_to_wire(a) for a in value.approvals],
             "evaluations": [evaluation_to_wire(e) for e in value.evaluations],
         }
+        if value.analysis:
+            gates["analysis"] = [analysis_to_wire(r) for r in value.analysis]
         out[GATES] = json.dumps(gates, sort_keys=True, separators=(",", ":"))
     return out

@@ -19,7 +19,7 @@ reports ``InternalError`` in status with the exception's type only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +32,7 @@ from ..policy import ReadinessReport, evaluate, select_policy
 from ..render import APPLY_ORDER, REVISION_LABEL, ClusterCapabilities, revision_hash
 from ..rollout import plan_rollout
 from ..rollout.types import Command, Event, RevisionObservation, RolloutInput, RolloutPlan
+from .analysis_runner import ERROR_TTL_SECONDS, AnalysisResult, MeasureJob, fingerprint
 from .commands import parse_commands
 from .desired import desired_objects, label, object_key, revision_observations
 from .diff import applied_hash, needs_apply
@@ -62,6 +63,8 @@ class Observation:
     secret_names: frozenset[str] = frozenset()
     capabilities: ClusterCapabilities = field(default_factory=ClusterCapabilities)
     now: datetime = field(default_factory=lambda: datetime.min)
+    analysis: tuple[AnalysisResult, ...] = ()
+    """Finished measurements of spec.analysis (from the controller's analysis runner)."""
     normalised: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Children as the apiserver stores them, keyed by applied-hash (controller/normalise.py)."""
 
@@ -90,6 +93,8 @@ class ReconcilePlan:
     """The full new status, or None when the live one is already right."""
     events: tuple[Event, ...] = ()
     requeue_after: float | None = None
+    measure: tuple[MeasureJob, ...] = ()
+    """Measurements of spec.analysis to run off the reconcile workers (not writes)."""
 
     @property
     def writes(self) -> int:
@@ -135,6 +140,12 @@ class _Desired:
 
 def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
     previous: dict[str, Any] = dict(obs.agent.get("status") or {})
+    broken = _analysis_error(obs, agent)
+    if broken is not None and broken.error is not None:
+        # Try again now and then: a Secret created later, or Prometheus fixed, heals it.
+        retry = (broken.job,) if broken.job is not None else ()
+        stalled = stalled_plan(obs, "AnalysisError", broken.error)
+        return replace(stalled, measure=retry, requeue_after=ERROR_TTL_SECONDS)
     history = parse_history(obs.history)
     revisions = revision_observations(obs.children, obs.pods)
     commands, command_problems = parse_commands(agent.metadata.annotations)
@@ -165,6 +176,10 @@ def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
         # Secrets are not watched (that would stream their values into the operator); look again
         # soon instead, so the agent recovers by itself once the Secret exists.
         requeue = min(requeue or SECRET_RECHECK_SECONDS, SECRET_RECHECK_SECONDS)
+    analysis = agent.spec.analysis
+    measure = (
+        tuple(MeasureJob(fingerprint(analysis), analysis, r) for r in rollout.measure) if analysis else ()
+    )
     return ReconcilePlan(
         apply=tuple(apply),
         create=tuple(create),
@@ -172,7 +187,25 @@ def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
         status=None if status == previous else status,
         events=tuple(events),
         requeue_after=requeue,
+        measure=measure,
     )
+
+
+def _current_results(obs: Observation, agent: AgentDeployment) -> list[AnalysisResult]:
+    """Results measured under the current spec.analysis (an edited spec measures afresh)."""
+    analysis = agent.spec.analysis
+    if analysis is None:
+        return []
+    current = fingerprint(analysis)
+    return [r for r in obs.analysis if r.fingerprint == current]
+
+
+def _analysis_error(obs: Observation, agent: AgentDeployment) -> AnalysisResult | None:
+    """Why the current canary's analysis cannot run (a query Prometheus rejects, a missing
+    Secret): the agent is Stalled with the message, which names the metric or the Secret."""
+    canary = (obs.agent.get("status") or {}).get("canaryRevision")
+    errors = [r for r in _current_results(obs, agent) if r.error and r.revision == canary]
+    return errors[-1] if errors else None
 
 
 def _desired(obs: Observation, agent: AgentDeployment) -> _Desired:
@@ -218,6 +251,8 @@ def _decide_rollout(
             commands=commands,
             evaluation=evaluation,
             evaluation_spec=spec.evaluation,
+            analysis_spec=spec.analysis,
+            analysis_runs=tuple(r.run for r in _current_results(obs, agent) if r.run is not None),
         )
     )
 

@@ -21,7 +21,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +37,7 @@ from .._metrics import (
     ROLLOUTS,
 )
 from ..kube import AGENT_DEPLOYMENT, KubeApi, KubeError
+from .analysis_runner import AnalysisRunner
 from .driftloop import DriftLoopTracker, guard_plan
 from .normalise import ServerForms, settle, with_server_forms
 from .observe import CapabilityCache, observe
@@ -123,6 +124,8 @@ class Reconciler:
             on_over_budget=lambda key, _: RECONCILE_OVER_BUDGET.labels(*key).inc(),
             group=lambda key: key[0],  # namespaces take turns: one tenant's burst delays no other
         )
+        # Measurements of spec.analysis run on their own pool; a finished one wakes its agent.
+        self._analysis = AnalysisRunner(kube, wake=lambda ns, n: self.schedule(ns, n, 0), clock=clock)
 
     # -- requests (from kopf's handlers) -------------------------------------------------------
 
@@ -144,6 +147,7 @@ class Reconciler:
         self.queue.forget(key)
         self._drift.forget(key)
         self._forms.forget(namespace)
+        self._analysis.forget(namespace, name)
         with contextlib.suppress(KeyError):
             POLICY_VIOLATIONS.remove(namespace, name)
 
@@ -157,6 +161,7 @@ class Reconciler:
 
     def stop(self) -> None:
         self.queue.stop()
+        self._analysis.stop()
 
     def health(self, stuck_after: float) -> dict[str, int]:
         """For the liveness probe: raises when the operator looks alive but cannot make progress
@@ -206,7 +211,7 @@ class Reconciler:
 
     def _plan_and_write(self, key: Key, obs: Observation) -> Outcome:
         # Compare with the apiserver's own form of our apply, and hold back writes caught looping.
-        obs = with_server_forms(obs, self._forms)
+        obs = replace(with_server_forms(obs, self._forms), analysis=self._analysis.results(*key))
         plan = settle(obs, plan_reconcile(obs), self._forms, self._kube.dry_run_apply, plan_reconcile)
         plan = guard_plan(plan, obs.agent, self._drift, self._monotonic(), self._clock())
         readiness = (plan.status or obs.agent.get("status") or {}).get("readiness") or {}
@@ -222,6 +227,7 @@ class Reconciler:
             return Outcome(requeue_after=rejected.retry_at - now)
         try:
             self._execute(obs.agent, plan)
+            self._analysis.submit(*key, plan.measure)
         except KubeError as exc:
             if not exc.final:
                 raise

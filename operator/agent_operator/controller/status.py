@@ -173,7 +173,10 @@ def _policy_condition(report: ReadinessReport) -> Cond:
 
 def _progressing_condition(rollout: RolloutPlan) -> Cond:
     if rollout.phase == "Paused":
-        return Cond("Progressing", "Unknown", "RolloutPaused", rollout.message)
+        # spec.paused says RolloutPaused; a pause the rollout decided itself says why
+        # (InsufficientData, PrometheusUnreachable, AnalysisFailed).
+        why = "RolloutPaused" if rollout.reason == "Paused" else rollout.reason
+        return Cond("Progressing", "Unknown", why, rollout.message)
     if rollout.phase == "Degraded":
         return Cond("Progressing", "False", rollout.reason, rollout.message)
     if rollout.complete:

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any, TypeVar, cast
 
 from pydantic import ValidationError
 
+from ..analysis.status import run_status
+from ..analysis.verdict import AnalysisVerdict, MetricResult, Reason
 from ..api.agent import AgentDeploymentStatus, ApprovalStatus, EvaluationStatus, RolloutStatus
+from ..api.analysis import AnalysisRunStatus
 from ..api.base import ApiModel
-from ..rollout.types import Approval, EvaluationRecord, RolloutState
+from ..rollout.types import AnalysisRun, Approval, EvaluationRecord, RolloutState
 from .timefmt import format_time, parse_time
 
 M = TypeVar("M", bound=ApiModel)
@@ -101,6 +105,48 @@ def evaluation_from_wire(raw: Any) -> EvaluationRecord | None:
     return _evaluation(model)
 
 
+def analysis_from_wire(raw: Any) -> AnalysisRun | None:
+    """A measurement as stored (status or history gates); None when it does not parse."""
+    try:
+        model = AnalysisRunStatus.model_validate(raw)
+    except ValidationError:
+        return None
+    return _analysis(model)
+
+
+def analysis_to_wire(run: AnalysisRun) -> dict[str, Any]:
+    return _analysis_status(run).to_wire()
+
+
+def _analysis(model: AnalysisRunStatus) -> AnalysisRun | None:
+    at = parse_time(model.measured_at)
+    if at is None:
+        return None
+    rows = tuple(
+        MetricResult(
+            name=m.name,
+            verdict=m.verdict,
+            reason=cast(Reason, m.reason),
+            canary=m.canary,
+            stable=m.stable,
+            canary_samples=m.canary_samples,
+            stable_samples=m.stable_samples,
+            limit=m.limit,
+            threshold=m.threshold,
+            message="",
+        )
+        for m in model.metrics
+    )
+    verdict = AnalysisVerdict(model.verdict, model.action, model.reason, model.message, rows)
+    return AnalysisRun(model.revision, model.step, at, at, verdict)
+
+
+def _analysis_status(run: AnalysisRun) -> AnalysisRunStatus:
+    return run_status(
+        run.verdict, revision=run.revision, step=run.step, measured_at=format_time(run.measured_at)
+    )
+
+
 def approval_to_wire(a: Approval) -> dict[str, Any]:
     return _approval_status(a).to_wire()
 
@@ -167,6 +213,11 @@ def rollout_state(status: AgentDeploymentStatus) -> RolloutState:
         failure_reason=raw.failure_reason,
         blocked_revision=raw.blocked_revision,
         message=raw.message or "",
+        analysis_passed=raw.analysis_passed or 0,
+        analysis_measured_at=parse_time(raw.analysis_measured_at),
+        background_measured_at=parse_time(raw.background_measured_at),
+        analysis=_analysis(raw.analysis) if raw.analysis else None,
+        analysis_runs=tuple(r for r in map(_analysis, raw.analysis_runs or []) if r is not None),
     )
 
 
@@ -193,7 +244,16 @@ def rollout_status(state: RolloutState) -> RolloutStatus:
         evaluations=[_evaluation_status(e) for e in state.evaluations] or None,
         handled_commands={verb: format_time(at) for verb, at in state.handled_commands} or None,
         message=state.message or None,
+        analysis=_analysis_status(state.analysis) if state.analysis else None,
+        analysis_runs=[_analysis_status(r) for r in state.analysis_runs] or None,
+        analysis_passed=state.analysis_passed or None,
+        analysis_measured_at=_time(state.analysis_measured_at),
+        background_measured_at=_time(state.background_measured_at),
     )
+
+
+def _time(moment: datetime | None) -> str | None:
+    return format_time(moment) if moment else None
 
 
 def state_to_status(state: RolloutState) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from ._progress import CRASH_LOOP_RESTARTS
 from ._replicas import actual_weight, canary_split, resolve_bounds, step_toward
 from .types import (
     VERBS,
+    AnalysisRequest,
+    AnalysisRun,
     Approval,
     Command,
     EvaluationObservation,
@@ -27,6 +29,8 @@ from .types import (
 __all__ = [
     "CRASH_LOOP_RESTARTS",
     "VERBS",
+    "AnalysisRequest",
+    "AnalysisRun",
     "Approval",
     "Command",
     "EvaluationObservation",

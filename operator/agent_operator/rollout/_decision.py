@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from .types import (
+    AnalysisRequest,
     Event,
     HistoryUpdate,
     RevisionObservation,
@@ -25,6 +26,7 @@ class Decision:
     events: list[Event] = field(default_factory=list)
     history: list[HistoryUpdate] = field(default_factory=list)
     record_revision: str | None = None
+    measure: list[AnalysisRequest] = field(default_factory=list)
 
     def update(self, **changes: Any) -> None:
         self.state = replace(self.state, **changes)
@@ -46,11 +48,13 @@ class Decision:
                 reason,
                 approvals=self.state.approvals if gates else (),
                 evaluations=self.state.evaluations if gates else (),
+                analysis=self.state.analysis_runs if gates else (),
             )
         )
 
     def clear_canary(self, **also: Any) -> None:
-        """Forget the in-flight canary; a frozen failure belongs to it and goes with it."""
+        """Forget the in-flight canary; a frozen failure belongs to it and goes with it. The latest
+        measurement stays, so status keeps showing the table that rolled a canary back."""
         changes: dict[str, Any] = {
             "canary_revision": None,
             "step_index": 0,
@@ -61,6 +65,10 @@ class Decision:
             "evaluation": None,
             "approvals": (),
             "evaluations": (),
+            "analysis_passed": 0,
+            "analysis_measured_at": None,
+            "background_measured_at": None,
+            "analysis_runs": (),
         }
         if self.state.failed_revision is None:
             changes.update(failure_reason=None, message="")

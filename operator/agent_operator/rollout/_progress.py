@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Literal
 
+from ._analysis import check_analyze, check_background
 from ._decision import Decision, fail_canary, promote_canary, supersede_canary
 from ._replicas import canary_split
 from ._steps import Step, weight_at
@@ -25,6 +26,8 @@ def describe(step: Step) -> str:
         return "pause until approved"
     if step.kind == "evaluate":
         return "evaluate"
+    if step.kind == "analyze":
+        return f"analyze {step.count}x every {step.interval_seconds}s over {step.window_seconds}s"
     if step.kind == "recreate":
         return "recreate"
     return "promote to 100%"
@@ -46,6 +49,7 @@ def start_canary(d: Decision, steps: tuple[Step, ...]) -> None:
         canary_revision=desired,
         rollout_started_at=d.inp.now,
         restart_baseline=d.observed(desired).restarts,
+        analysis=None,
     )
     d.record_revision = desired
     d.emit(
@@ -61,6 +65,8 @@ def advance(d: Decision, steps: tuple[Step, ...]) -> None:
     if d.state.failure_reason is not None:
         return  # frozen after a failure with autoRollback off: a human decides
     if _crash_looping(d):
+        return
+    if check_background(d):
         return
     for _ in range(len(steps) + 1):
         index = d.state.step_index
@@ -110,6 +116,14 @@ def _enter(d: Decision, step: Step, index: int) -> None:
     elif step.kind == "evaluate":
         d.update(evaluation=EvaluationRecord(canary, index, "Running", d.inp.now))
         d.emit("Normal", "EvaluationStarted", f"evaluation of revision {canary} started at step {index}")
+    elif step.kind == "analyze":
+        d.update(analysis_passed=0, analysis_measured_at=None)
+        d.emit(
+            "Normal",
+            "AnalysisStarted",
+            f"revision {canary} at step {index}: {describe(step)}, "
+            f"first measurement in {step.interval_seconds}s",
+        )
 
 
 def _check(d: Decision, step: Step, index: int) -> Verdict:
@@ -121,6 +135,8 @@ def _check(d: Decision, step: Step, index: int) -> Verdict:
         return "done" if ok else "wait"
     if step.kind == "evaluate":
         return _check_evaluation(d, step)
+    if step.kind == "analyze":
+        return check_analyze(d, step, index)
     return _check_pods(d, step, index)
 
 

@@ -6,6 +6,7 @@ state gives the same plan (events and history come from transitions, not from he
 
 from __future__ import annotations
 
+from ._analysis import background_due, held, pause_reason, paused_on, step_due
 from ._decision import Decision
 from ._progress import canary_short, describe, elapsed_seconds, pods_target
 from ._replicas import actual_weight, step_toward
@@ -47,6 +48,8 @@ def _plan(
         history=tuple(d.history),
         record_revision=d.record_revision,
         requeue_after=requeue_after,
+        # Only for the canary still in flight: a promotion or failure later in the call ends them.
+        measure=tuple(r for r in d.measure if r.revision == canary and d.state.failure_reason is None),
     )
 
 
@@ -142,6 +145,16 @@ def render_rollout(d: Decision, steps: tuple[Step, ...]) -> RolloutPlan:
     weight = weight_at(steps, index)
     seen_stable, seen_canary = d.observed(stable), d.observed(canary)
     total = d.inp.replicas
+    if held(d):
+        return _plan(
+            d,
+            {stable: seen_stable.replicas, canary: seen_canary.replicas},
+            "Paused",
+            state.failure_reason or "AnalysisFailed",
+            f"revision {canary} held at step {index} by a failed check (onFailure: Pause): "
+            f"{state.message}; agentctl promote, abort or retry decides",
+            desired_weight=weight,
+        )
     if state.failure_reason is not None:
         return _plan(
             d,
@@ -167,11 +180,17 @@ def render_rollout(d: Decision, steps: tuple[Step, ...]) -> RolloutPlan:
         message += (
             f"; {weight}% is approximate with {total} replicas: the canary gets {target[1]} of {total} pods"
         )
+    paused = paused_on(d, index) if step.kind == "analyze" else None
+    if paused is not None:
+        message += (
+            f"; analysis paused ({paused.verdict.reason}): {paused.verdict.message}; "
+            f"measuring again every {step.interval_seconds}s, resumes when data returns"
+        )
     return _plan(
         d,
         {stable: new_stable, canary: new_canary},
-        "Progressing",
-        _REASONS[step.kind],
+        "Paused" if paused is not None else "Progressing",
+        pause_reason(paused) if paused is not None else _REASONS[step.kind],
         message,
         desired_weight=weight,
         requeue_after=_next_timer(d, step),
@@ -185,6 +204,7 @@ _REASONS = {
     "pause": "PauseStep",
     "approval": "AwaitingApproval",
     "evaluate": "Evaluating",
+    "analyze": "Analyzing",
 }
 
 
@@ -200,5 +220,8 @@ def _next_timer(d: Decision, step: Step) -> float | None:
     evaluation, spec = d.state.evaluation, d.inp.evaluation_spec
     if step.kind == "evaluate" and evaluation is not None and evaluation.result == "Running" and spec:
         timers.append(spec.timeout_seconds - (d.inp.now - evaluation.started_at).total_seconds() + 1)
+    # The next measurement: once due, the controller wakes the agent when the result is in.
+    due = [step_due(d, step) if step.kind == "analyze" else None, background_due(d)]
+    timers.extend((at - d.inp.now).total_seconds() for at in due if at is not None)
     pending = [t for t in timers if t > 0]
     return min(pending) if pending else None

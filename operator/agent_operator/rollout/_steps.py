@@ -8,7 +8,7 @@ from typing import Literal
 from ..api.agent import Canary, RollingUpdate, Rollout
 from ._replicas import resolve_bounds
 
-StepKind = Literal["weight", "pause", "approval", "evaluate", "promote", "recreate"]
+StepKind = Literal["weight", "pause", "approval", "evaluate", "analyze", "promote", "recreate"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,14 @@ class Step:
     """Timed pause length (``pause``)."""
     min_score: float | None = None
     """Step override of spec.evaluation.minScore (``evaluate``)."""
+    window_seconds: int = 0
+    """How far back each measurement looks (``analyze``)."""
+    interval_seconds: int = 0
+    """Time between two measurements (``analyze``)."""
+    count: int = 0
+    """Measurements that must pass (``analyze``)."""
+    metrics: tuple[str, ...] | None = None
+    """The checks an ``analyze`` step runs; all of spec.analysis when None."""
 
     @property
     def moves_replicas(self) -> bool:
@@ -46,9 +54,16 @@ def strategy_steps(rollout: Rollout) -> tuple[Step, ...]:
         elif spec_step.evaluate is not None:
             steps.append(Step("evaluate", min_score=spec_step.evaluate.min_score))
         elif spec_step.analyze is not None:
-            # Until the machine runs the analysis (issue 12), an analyze step holds the canary for
-            # a human: it must never be passed over, and never promote on metrics nobody read.
-            steps.append(Step("approval"))
+            a = spec_step.analyze
+            steps.append(
+                Step(
+                    "analyze",
+                    window_seconds=a.window_seconds,
+                    interval_seconds=a.interval_seconds,
+                    count=a.count,
+                    metrics=tuple(a.metrics) if a.metrics is not None else None,
+                )
+            )
     steps.append(Step("promote", weight=100))
     return tuple(steps)
 

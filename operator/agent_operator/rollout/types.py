@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal, get_args
 
+from ..analysis.verdict import AnalysisVerdict
 from ..api.agent import Evaluation, Rollout
+from ..api.analysis import Analysis
 
 EvaluationResult = Literal["Running", "Passed", "Failed", "TimedOut"]
 RevisionOutcome = Literal["Promoted", "Aborted", "RolledBack", "Superseded"]
@@ -72,6 +74,32 @@ class EvaluationObservation:
     score: float | None = None
     """Parsed from the JSON the job wrote to its termination message, if any."""
     message: str = ""
+
+
+@dataclass(frozen=True)
+class AnalysisRequest:
+    """A measurement of spec.analysis the machine asks for. ``due`` identifies it: the controller
+    measures it once and hands back an :class:`AnalysisRun` with the same identity."""
+
+    revision: str
+    stable: str | None
+    step: int | None
+    """The analyze step, or None for background analysis."""
+    due: datetime
+    window_seconds: int
+    metrics: tuple[str, ...] | None = None
+    """The checks to run; all of spec.analysis.metrics when None."""
+
+
+@dataclass(frozen=True)
+class AnalysisRun:
+    """One finished measurement of a canary."""
+
+    revision: str
+    step: int | None
+    due: datetime
+    measured_at: datetime
+    verdict: AnalysisVerdict
 
 
 @dataclass(frozen=True)
@@ -137,6 +165,16 @@ class RolloutState:
     """The desired revision policy or missing Secrets hold back (so Blocked is announced once)."""
     message: str = ""
     """Detail of ``failure_reason`` for humans."""
+    analysis_passed: int = 0
+    """Measurements of the current analyze step that passed."""
+    analysis_measured_at: datetime | None = None
+    """The last measurement of the current analyze step; the next one is an interval later."""
+    background_measured_at: datetime | None = None
+    """The last background measurement of the current canary."""
+    analysis: AnalysisRun | None = None
+    """The latest measurement (analyze step or background): the table status shows."""
+    analysis_runs: tuple[AnalysisRun, ...] = ()
+    """The latest measurements of the current canary (capped), for its history entry."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +198,10 @@ class RolloutInput:
     """The Job for ``state.evaluation`` if one was requested."""
     evaluation_spec: Evaluation | None = None
     """spec.evaluation: image, minScore and timeoutSeconds of the gate."""
+    analysis_spec: Analysis | None = None
+    """spec.analysis: the checks analyze steps and background analysis run."""
+    analysis_runs: tuple[AnalysisRun, ...] = ()
+    """Finished measurements the controller has for this agent (any revision, step or due time)."""
 
 
 @dataclass(frozen=True)
@@ -180,6 +222,7 @@ class HistoryUpdate:
     reason: str
     approvals: tuple[Approval, ...] = ()
     evaluations: tuple[EvaluationRecord, ...] = ()
+    analysis: tuple[AnalysisRun, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -204,3 +247,5 @@ class RolloutPlan:
     """A revision that starts rolling out and needs a ControllerRevision."""
     requeue_after: float | None = None
     """Seconds until a timer (pause, deadline, evaluation timeout) needs a look."""
+    measure: tuple[AnalysisRequest, ...] = ()
+    """Measurements that are due and not yet among ``RolloutInput.analysis_runs``."""

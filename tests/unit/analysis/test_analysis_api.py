@@ -123,8 +123,14 @@ def test_a_step_sets_one_action_only() -> None:
     )
 
 
-def test_an_analyze_step_is_never_passed_over_before_it_is_automated() -> None:
+def test_an_analyze_step_is_a_step_of_its_own_with_its_schedule() -> None:
     rollout = Rollout.model_validate(
-        {"strategy": "Canary", "canary": {"steps": [{"setWeight": 20}, {"analyze": {}}]}}
+        {
+            "strategy": "Canary",
+            "canary": {"steps": [{"setWeight": 20}, {"analyze": {"count": 2, "metrics": ["errorRate"]}}]},
+        }
     )
-    assert [s.kind for s in strategy_steps(rollout)] == ["weight", "approval", "promote"]
+    steps = strategy_steps(rollout)
+    assert [s.kind for s in steps] == ["weight", "analyze", "promote"]
+    assert (steps[1].count, steps[1].interval_seconds, steps[1].window_seconds) == (2, 60, 300)
+    assert steps[1].metrics == ("errorRate",)

@@ -52,6 +52,7 @@ def test_history_table_text() -> None:
         "APPROVED",
         "BY",
         "SCORE",
+        "ANALYSIS",
         "IMAGE",
     ]
     assert "bbbb2222 (stable)" in lines[2]

@@ -11,15 +11,20 @@ next step parses them back. Nothing is handed to the machine that the stores did
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from agent_operator.analysis.verdict import AnalysisVerdict
 from agent_operator.api.agent import AgentDeployment, Evaluation, Rollout
+from agent_operator.api.analysis import Analysis
 from agent_operator.controller.commands import command_annotation, parse_commands
 from agent_operator.controller.history import history_entries, new_revision, parse_history, with_outcome
 from agent_operator.controller.status_codec import state_from_status, state_to_status
 from agent_operator.rollout import (
+    AnalysisRequest,
+    AnalysisRun,
     Command,
     EvaluationObservation,
     HistoryEntry,
@@ -102,6 +107,12 @@ class Sim:
     bounds: tuple[int, int] | None = None
     """(ceiling, floor) to assert at every moment, if set."""
     plans: list[RolloutPlan] = field(default_factory=list)
+    analysis_spec: Analysis | None = None
+    analyst: Callable[[AnalysisRequest], AnalysisVerdict | None] | None = None
+    """Plays the controller's measurements: the verdict of a request, or None while it runs."""
+    runs: list[AnalysisRun] = field(default_factory=list)
+    """Finished measurements, handed to the machine as the controller's runner does."""
+    requests: list[AnalysisRequest] = field(default_factory=list)
 
     @property
     def state(self) -> RolloutState:
@@ -151,6 +162,8 @@ class Sim:
             commands=self.stored_commands(),
             evaluation=self.evaluation,
             evaluation_spec=self.evaluation_spec,
+            analysis_spec=self.analysis_spec,
+            analysis_runs=tuple(self.runs),
         )
 
     def reconcile(self, seconds: float = 10) -> RolloutPlan:
@@ -162,7 +175,18 @@ class Sim:
         assert_replan_is_quiet(inp, plan)
         self.plans.append(plan)
         self.apply(plan)
+        self._measure(plan)
         return plan
+
+    def _measure(self, plan: RolloutPlan) -> None:
+        for request in plan.measure:
+            self.requests.append(request)
+            verdict = self.analyst(request) if self.analyst else None
+            if verdict is not None and not any(
+                (r.revision, r.step, r.due) == (request.revision, request.step, request.due)
+                for r in self.runs
+            ):
+                self.runs.append(AnalysisRun(request.revision, request.step, request.due, self.now, verdict))
 
     def replan(self) -> RolloutPlan:
         """Plan again with nothing changed (what a restarted operator does)."""
