@@ -123,8 +123,9 @@ def loop_message(keys: Sequence[ObjectKey], window_seconds: float = DEFAULT_WIND
     names = ", ".join(f"{kind}/{name}" for kind, _, name in keys)
     return (
         f"the operator rewrote {names} with unchanged content more than {DEFAULT_MAX_WRITES} times in "
-        f"{window_seconds / 60:.0f} minutes; writes are held back. The apiserver normalises a field "
-        "the operator sets: this is an operator bug, please report it"
+        f"{window_seconds / 60:.0f} minutes; writes are held back. Either another writer keeps changing "
+        "it (see its managedFields) or the apiserver normalises a field the operator sets (an operator "
+        "bug, please report it)"
     )[:MAX_MESSAGE]
 
 

@@ -49,7 +49,7 @@ from .workqueue import Backoff, Outcome, WorkQueue
 _log = logging.getLogger(__name__)
 Key = tuple[str, str]
 TRANSIENT_BACKOFF = Backoff(base=1.0, cap=300.0)
-REJECTED_BACKOFF = Backoff(base=60.0, cap=600.0)
+REJECTED_BACKOFF = Backoff(base=300.0, cap=3600.0)
 """How soon a write the apiserver refused is tried again with unchanged inputs: the answer is
 final for that body, but an admission webhook or a quota may change its mind eventually."""
 

@@ -13,39 +13,13 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from tests.integration.agents.conftest import Agents
+from tests.support.neighbours import REFUSED_AT_APPLY
 from tests.support.operator import OperatorProcess, agent_manifest, condition
 from tests.support.wait import wait_for
 
 from .test_lifecycle import wait_ready
 
 pytestmark = pytest.mark.integration
-
-# Specs the CRD admits today but the apiserver refuses when the operator applies the child it
-# renders from them: (spec overrides, refused resource, HTTP code). The first one the CRD admits
-# is used; as the CRD learns to refuse them at admission, the next one takes over.
-REFUSED_AT_APPLY: list[tuple[dict[str, Any], str, str]] = [
-    # A number where a label value must be a string: "500 failed to create typed patch object".
-    ({"network": {"ingressFrom": [{"podSelector": {"matchLabels": {"tier": 7}}}]}}, "networkpolicies", "500"),
-    (
-        {
-            "podTemplate": {
-                "affinity": {
-                    "nodeAffinity": {
-                        "requiredDuringSchedulingIgnoredDuringExecution": {
-                            "nodeSelectorTerms": [
-                                {"matchExpressions": [{"key": "zone", "operator": "In", "values": [7]}]}
-                            ]
-                        }
-                    }
-                }
-            }
-        },
-        "deployments",
-        "500",
-    ),
-    # An operator Kubernetes does not know: "422 Unsupported value" from Deployment validation.
-    ({"podTemplate": {"tolerations": [{"key": "gpu", "operator": "Sometimes"}]}}, "deployments", "422"),
-]
 
 
 def apply_answers(api_client: client.ApiClient, resource: str, code: str) -> float:

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from kubernetes import client
 
-from agent_operator.controller.reconciler import Reconciler
+from agent_operator.controller.reconciler import REJECTED_BACKOFF, Reconciler
 from agent_operator.kube import KubeApi
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "minimal.yaml"
@@ -179,14 +179,16 @@ def test_a_refused_apply_is_tried_again_after_the_long_backoff(
 ) -> None:
     apiserver.deployment_answer = (422, {"message": "x", "reason": "Invalid", "code": 422})
     _reconcile(reconciler)
-    clock.now += 59
+    first = REJECTED_BACKOFF.delay(1)
+    assert first >= 300, "a refusal is final for its inputs: minutes, not seconds, before asking again"
+    clock.now += first - 1
     _reconcile(reconciler)
     assert apiserver.deployment_applies() == 1
     clock.now += 1
     _reconcile(reconciler)
     assert apiserver.deployment_applies() == 2
     apiserver.deployment_answer = (200, {})
-    clock.now += 119  # the backoff doubled after the second refusal
+    clock.now += REJECTED_BACKOFF.delay(2) - 1  # the backoff doubled after the second refusal
     _reconcile(reconciler)
     assert apiserver.deployment_applies() == 2
     clock.now += 1
