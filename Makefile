@@ -86,6 +86,7 @@ manifests: chart-crds ## Render manifests/install.yaml from the chart with defau
 .PHONY: bench-operator
 BENCH_AGENTS ?= 100
 
-bench-operator: $(STAMP) cluster-up ## Operator (create->Ready, writes, RSS) and rollout benchmarks
+bench-operator: $(STAMP) cluster-up ## Operator (create->Ready, writes, RSS), rollout and analysis-rollback benchmarks
 	$(BIN)/python benchmarks/operator_bench.py --agents $(BENCH_AGENTS)
 	$(BIN)/python benchmarks/rollout_bench.py
+	$(BIN)/python benchmarks/analysis_rollback_bench.py

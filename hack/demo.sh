@@ -4,7 +4,8 @@
 #
 # The tour: tools and cluster, CRDs, Pod Security, the operator, examples/production.yaml becoming
 # Ready, a canary advancing through its steps (evaluation gate, approval), a failing canary rolled
-# back automatically, a manual rollback two revisions back, the kill switch.
+# back automatically, a manual rollback two revisions back, the kill switch, and canaries judged
+# on live metrics (a real Prometheus): one promoted, one rolled back.
 set -euo pipefail
 LOG_PREFIX=demo
 # shellcheck source=hack/lib.sh
@@ -45,8 +46,19 @@ stop_operator() {
   wait "$operator_pid" 2>/dev/null || true
   operator_pid=''
 }
+metrics_pid=''
+# stop_metrics: the demo's Prometheus and exporter (hack/demo_metrics.py), started in the metrics step.
+stop_metrics() {
+  [[ -n "$metrics_pid" ]] || return 0
+  kill -TERM "$metrics_pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$metrics_pid" 2>/dev/null || break; sleep 0.2; done
+  kill -KILL "$metrics_pid" 2>/dev/null || true
+  wait "$metrics_pid" 2>/dev/null || true
+  metrics_pid=''
+}
 on_exit() {
   local rc=$?
+  stop_metrics
   if [[ -n "$operator_pid" ]]; then
     printf '\n    (stopping the demo operator, pid %s; its log stays in %s)\n' "$operator_pid" "${OPERATOR_LOG#"$ROOT"/}"
     stop_operator
@@ -319,6 +331,74 @@ run agentctl unsuspend "$AGENT" -n "$NS" || fail "agentctl unsuspend failed"
 four_ready() { [[ "$(agd_field '{.status.readyReplicas}')" == 4 ]]; }
 wait_until "$WAIT_SHORT" "4 ready pods after unsuspend" four_ready
 run kubectl -n "$NS" get agd,deploy
+
+# ---------------------------------------------------------------------------------------------
+next "Canaries judged on live metrics"
+narrate "A real Prometheus (built by make tools) scrapes a loopback exporter every second. KWOK pods"
+narrate "run no containers, so hack/demo_metrics.py plays their OpenTelemetry GenAI metrics, labelled"
+narrate "with the namespace, agent and revision that the rendered ServiceMonitor relabels onto every"
+narrate "series (docs/metrics.md). Both stop when the demo exits."
+metrics_control="$LOCAL/demo-metrics.control"
+metrics_address="$LOCAL/demo-metrics.address"
+rm -f "$metrics_address"
+: >"$metrics_control"
+printf '    $ python hack/demo_metrics.py --namespace %s --agent %s ... > %s 2>&1 &\n' "$NS" "$AGENT" ".local/demo-metrics.log"
+setsid "$VENV_BIN/python" hack/demo_metrics.py --namespace "$NS" --agent "$AGENT" \
+  --control "$metrics_control" --address-file "$metrics_address" >"$LOCAL/demo-metrics.log" 2>&1 &
+metrics_pid=$!
+prometheus_up() { [[ -s "$metrics_address" ]] && curl -fsS "$(cat "$metrics_address")/-/ready"; }
+wait_until "$WAIT_SHORT" "Prometheus on loopback" prometheus_up
+prometheus_address="$(cat "$metrics_address")"
+narrate "Prometheus answers on $prometheus_address."
+# play REVISION good|bad: what the exporter plays for one revision from now on.
+play() {
+  { grep -v "^$1 " "$metrics_control" || true; printf '%s %s\n' "$1" "$2"; } >"$metrics_control.new"
+  mv "$metrics_control.new" "$metrics_control"
+  narrate "(the exporter now plays $2 traffic for revision $1)"
+}
+stable_now="$(agd_field '{.status.stableRevision}')"
+play "$stable_now" good
+narrate "The agent gets spec.analysis: error rate and cost per task (tokens x price) may exceed"
+narrate "stable's by at most 50%, over at least 50 tasks. The canary steps become setWeight 50, one"
+narrate "analyze measurement after 10s over a 20s window (production would use minutes), then the"
+narrate "evaluation the production policy requires. The same patch ships a new image and drops the"
+narrate "never-ready test hook, so a rollout starts."
+analysis_patch="$(printf '{"spec":{"container":{"image":"%s"},"podTemplate":{"labels":{"agentoperator.dev/test-fault":null}},"analysis":{"prometheus":{"address":"%s","timeoutSeconds":2},"metrics":[{"name":"errorRate","maxIncrease":50},{"name":"costPerTask","maxIncrease":50}],"cost":{"prices":[{"model":"gpt-x","inputPerMillionTokens":2.5,"outputPerMillionTokens":10}]},"minSamples":50},"rollout":{"progressDeadlineSeconds":600,"canary":{"steps":[{"setWeight":50},{"analyze":{"intervalSeconds":10,"windowSeconds":20,"count":1}},{"evaluate":{}}]}}}}' "$(image v4)" "$prometheus_address")"
+run kubectl -n "$NS" patch agd "$AGENT" --type merge -p "$analysis_patch"
+new_canary() {
+  local c
+  c="$(agd_field '{.status.canaryRevision}')"
+  [[ -n "$c" && "$c" != "$1" ]] && printf '%s' "$c"
+}
+wait_until "$WAIT_SHORT" "a canary revision" new_canary "$stable_now"
+rev4="$(new_canary "$stable_now")"
+play "$rev4" good
+release_start=$SECONDS
+follow_rollout "$WAIT_LONG" "revision $rev4 promoted on good metrics" canary_promoted "$rev4"
+printf '\n    [+%ss] promoted on good metrics\n' "$((SECONDS - release_start))"
+narrate "The analysis table: per check, canary and stable over the same window, bound, verdict, tasks:"
+run agentctl status "$AGENT" -n "$NS"
+
+narrate "Next release: its canary fails three times as many tasks as stable."
+run kubectl -n "$NS" patch agd "$AGENT" --type merge -p "{\"spec\":{\"container\":{\"image\":\"$(image v5)\"}}}"
+wait_until "$WAIT_SHORT" "a canary revision" new_canary "$rev4"
+rev5="$(new_canary "$rev4")"
+play "$rev5" bad
+analysis_rolled_back() {
+  [[ "$(agd_field '{.status.phase}')" == Degraded && "$(agd_field '{.status.rollout.failedRevision}')" == "$rev5" &&
+    -z "$(agd_field '{.status.canaryRevision}')" ]]
+}
+release_start=$SECONDS
+follow_rollout "$WAIT_LONG" "revision $rev5 rolled back on bad metrics" analysis_rolled_back
+printf '\n    [+%ss] rolled back on bad metrics\n' "$((SECONDS - release_start))"
+[[ "$(agd_field '{.status.rollout.failureReason}')" == AnalysisFailed ]] ||
+  fail "expected failureReason AnalysisFailed, got $(agd_field '{.status.rollout.failureReason}')"
+[[ "$(agd_field '{.status.stableRevision}')" == "$rev4" ]] || fail "revision $rev4 is not stable after the rollback"
+run agentctl status "$AGENT" -n "$NS"
+run kubectl -n "$NS" get events --field-selector "involvedObject.name=$AGENT,reason=AnalysisFailed"
+run agentctl history "$AGENT" -n "$NS"
+stop_metrics
+narrate "(Prometheus and the exporter stopped)"
 
 # ---------------------------------------------------------------------------------------------
 say "Done in $((SECONDS - demo_start))s."
