@@ -55,6 +55,7 @@ from _cluster_bench import write_results as write_results_file
 from kubernetes import client
 from operator_bench import timed_batch
 
+from tests.support.kube import apiserver_requests
 from tests.support.neighbours import admitted_kinds, broken_agents, create_concurrently, stall_reasons
 
 READ_VERBS = frozenset({"GET", "LIST", "WATCH"})
@@ -81,19 +82,8 @@ def good_samples(
 
 def apiserver_writes(api: client.ApiClient) -> dict[str, float]:
     """apiserver_request_total summed by 'VERB resource code' for every verb but GET, LIST and WATCH."""
-    _, url, headers, _, _ = api.param_serialize(
-        method="GET",
-        resource_path="/metrics",
-        header_params={"Accept": "text/plain"},
-        auth_settings=["BearerToken"],
-    )
-    text = api.call_api("GET", url, header_params=headers).read().decode()
     out: dict[str, float] = {}
-    for line in text.splitlines():
-        if not line.startswith("apiserver_request_total{"):
-            continue
-        labels_text, _, value = line.rpartition(" ")
-        labels = dict(re.findall(r'(\w+)="([^"]*)"', labels_text))
+    for labels, value in apiserver_requests(api):
         if labels.get("verb") in READ_VERBS:
             continue
         key = f"{labels.get('verb')} {labels.get('resource') or '-'} {labels.get('code')}"

@@ -17,39 +17,17 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from agent_operator.api.crd import custom_resource_definitions
 from agent_operator.cli._command import EXIT_INVALID
 from agent_operator.cli.validate import check_documents
 from agent_operator.loader import Document
 from tests.support.malformed import Variant, corpus
-from tests.support.wait import wait_for_condition
 
 pytestmark = pytest.mark.integration
 
 GROUP, VERSION, PLURAL = "agentoperator.dev", "v1alpha1", "agentdeployments"
-FIELD_MANAGER = "agent-operator-agreement-test"
 # The apiserver's answers for an object it refuses: 422 Invalid (schema, CEL) and 400 BadRequest
 # (strict field validation, undecodable values). Anything else is a broken test rig.
 _REFUSALS = frozenset({400, 422})
-
-
-@pytest.fixture(scope="module")
-def installed_crds(apiextensions_v1: client.ApiextensionsV1Api) -> None:
-    for crd in custom_resource_definitions():
-        apiextensions_v1.patch_custom_resource_definition(
-            crd["metadata"]["name"],
-            crd,
-            field_manager=FIELD_MANAGER,
-            force=True,
-            _content_type="application/apply-patch+yaml",
-        )
-        name = crd["metadata"]["name"]
-        wait_for_condition(
-            lambda name=name: apiextensions_v1.read_custom_resource_definition(name),
-            "Established",
-            what=f"CRD {name}",
-            timeout=60,
-        )
 
 
 def validate_admits(variant: Variant) -> bool:
@@ -72,7 +50,7 @@ def apiserver_admits(custom: client.CustomObjectsApi, namespace: str, variant: V
 
 
 def test_validate_and_the_apiserver_agree_on_every_malformed_variant(
-    api_client: client.ApiClient, namespace: str, installed_crds: None
+    api_client: client.ApiClient, namespace: str, crds_installed: None
 ) -> None:
     variants = corpus()
     custom = client.CustomObjectsApi(api_client)

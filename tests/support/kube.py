@@ -142,3 +142,20 @@ def kubectl(
             f"stdout: {result.stdout}\nstderr: {result.stderr}"
         )
     return result
+
+
+def apiserver_requests(api_client: client.ApiClient) -> list[tuple[dict[str, str], float]]:
+    """Every ``apiserver_request_total`` series of the apiserver's own /metrics: (labels, count)."""
+    _, url, headers, _, _ = api_client.param_serialize(
+        method="GET",
+        resource_path="/metrics",
+        header_params={"Accept": "text/plain"},
+        auth_settings=["BearerToken"],
+    )
+    text = api_client.call_api("GET", url, header_params=headers).read().decode()
+    series = []
+    for line in text.splitlines():
+        if line.startswith("apiserver_request_total{"):
+            labels, _, value = line.rpartition(" ")
+            series.append((dict(re.findall(r'(\w+)="([^"]*)"', labels)), float(value)))
+    return series

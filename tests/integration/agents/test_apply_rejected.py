@@ -13,6 +13,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from tests.integration.agents.conftest import Agents
+from tests.support.kube import apiserver_requests
 from tests.support.neighbours import REFUSED_AT_APPLY
 from tests.support.operator import OperatorProcess, agent_manifest, condition
 from tests.support.wait import wait_for
@@ -24,23 +25,12 @@ pytestmark = pytest.mark.integration
 
 def apply_answers(api_client: client.ApiClient, resource: str, code: str) -> float:
     """How many server-side applies of ``resource`` the apiserver answered with ``code``."""
-    _, url, headers, _, _ = api_client.param_serialize(
-        method="GET",
-        resource_path="/metrics",
-        header_params={"Accept": "text/plain"},
-        auth_settings=["BearerToken"],
+    wanted = {"resource": resource, "verb": "APPLY", "code": code}
+    return sum(
+        value
+        for labels, value in apiserver_requests(api_client)
+        if all(labels.get(k) == v for k, v in wanted.items())
     )
-    text = api_client.call_api("GET", url, header_params=headers).read().decode()
-    total = 0.0
-    for line in text.splitlines():
-        if not line.startswith("apiserver_request_total{"):
-            continue
-        labels, _, value = line.rpartition(" ")
-        if all(
-            f'{k}="{v}"' in labels for k, v in (("resource", resource), ("verb", "APPLY"), ("code", code))
-        ):
-            total += float(value)
-    return total
 
 
 def _create_first_admitted(agents: Agents, namespace: str) -> tuple[str, str]:

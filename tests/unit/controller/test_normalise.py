@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from agent_operator.controller.normalise import ServerForms, project, settle, with_server_forms
 from agent_operator.controller.plan import Observation, plan_reconcile
-
-NOW = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
-
-
-def agent_body(**spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "agentoperator.dev/v1alpha1",
-        "kind": "AgentDeployment",
-        "metadata": {"name": "bot", "namespace": "agents", "uid": "u-1", "generation": 1},
-        "spec": {"environment": "development", "replicas": 2, **spec},
-    }
+from tests.unit.controller.test_plan import NOW, agent_body
 
 
 @pytest.mark.parametrize(
