@@ -293,7 +293,10 @@ def test_prometheus_stopped_mid_analysis_pauses_and_resumes(
 ) -> None:
     analysis = _spec_analysis(prometheus, [{"name": "errorRate", "maxIncrease": 50, "maxDelta": 0.02}])
     steps = [{"setWeight": 50}, {"analyze": {"intervalSeconds": 10, "windowSeconds": 20, "count": 3}}]
-    _, canary = _start(agents, genai_metrics, traffic, namespace, "outage", steps, analysis, BASELINE)
+    # Ten times the baseline's tasks: a window cut short by the outage still holds enough errors
+    # (one per tick, not one per ten) that canary and stable, which behave alike, measure alike.
+    busy = Traffic(tasks=50)
+    _, canary = _start(agents, genai_metrics, traffic, namespace, "outage", steps, analysis, busy)
     wait_status(
         agents,
         "outage",
