@@ -51,9 +51,11 @@ class ServerForms:
         self._lock = threading.Lock()
         self._by_object: dict[ObjectKey, tuple[str, dict[str, Any]]] = {}
 
-    def known(self) -> dict[str, Mapping[str, Any]]:
+    def known(self, namespace: str) -> dict[str, Mapping[str, Any]]:
+        """The forms of one namespace's objects: what one agent's reconcile can look up, so its cost
+        does not grow with the fleet."""
         with self._lock:
-            return dict(self._by_object.values())
+            return dict(form for key, form in self._by_object.items() if key[1] == namespace)
 
     def has(self, obj: Mapping[str, Any]) -> bool:
         with self._lock:
@@ -76,7 +78,8 @@ class ServerForms:
 
 
 def with_server_forms(obs: Observation, forms: ServerForms) -> Observation:
-    return replace(obs, normalised=forms.known())
+    namespace = str((obs.agent.get("metadata") or {}).get("namespace") or "")
+    return replace(obs, normalised=forms.known(namespace))
 
 
 def settle(

@@ -111,8 +111,9 @@ def test_forget_drops_a_namespace() -> None:
     forms.learn(
         {**obj, "metadata": {**obj["metadata"], "annotations": {"agentoperator.dev/applied-hash": "h"}}}, obj
     )
-    assert forms.known() == {
+    assert forms.known("a") == {
         "h": {"kind": "Service", "metadata": {"name": "s", "namespace": "a", "annotations": {}}}
     }
+    assert forms.known("b") == {}, "a reconcile sees its own namespace's forms only"
     forms.forget("a")
-    assert forms.known() == {}
+    assert forms.known("a") == {}
