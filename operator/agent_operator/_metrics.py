@@ -49,3 +49,12 @@ RECONCILE_OVER_BUDGET = Counter(
     "Reconciles that ran past their time budget (a spare worker took over the queue meanwhile).",
     ["namespace", "agent"],
 )
+WATCH_UP = Gauge(
+    "agent_operator_watch_up",
+    "1 while the watch feeding the operator's cache with a kind is connected, 0 while it is down.",
+    ["resource", "namespace"],
+)
+CACHE_OBJECTS = Gauge(
+    "agent_operator_cache_objects",
+    "Objects held in the operator's watch cache.",
+)

@@ -9,6 +9,16 @@ from pathlib import Path
 from ._command import EXIT_INVALID, EXIT_OK, Command
 from ._console import Console
 
+DEFAULT_RESYNC_SECONDS = 3600.0
+DEFAULT_WORKERS = 16
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
+
 
 def _configure(parser: argparse.ArgumentParser) -> None:
     scope = parser.add_mutually_exclusive_group()
@@ -55,6 +65,22 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         choices=("json", "text"),
         default=None,
         help="log format (default: json when stderr is not a terminal, text otherwise)",
+    )
+    parser.add_argument(
+        "--resync-seconds",
+        type=_positive,
+        default=DEFAULT_RESYNC_SECONDS,
+        metavar="S",
+        help="re-plan every agent from the watch cache this often, as a safety net; costs no API"
+        f" request (default {DEFAULT_RESYNC_SECONDS:.0f})",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        choices=range(1, 129),
+        default=DEFAULT_WORKERS,
+        metavar="N",
+        help=f"agents reconciled in parallel (1-128, default {DEFAULT_WORKERS})",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     webhook = parser.add_argument_group("admission webhook")
@@ -130,6 +156,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         )
         if args.webhook_port
         else None,
+        resync_seconds=args.resync_seconds,
+        workers=args.workers,
     )
     return EXIT_OK
 

@@ -1,35 +1,27 @@
-"""kopf registration: thin handlers that turn watch events into reconcile requests.
+"""kopf registration: the operator's frame (login, start-up, shutdown, health, peering).
 
-Every handler is an ``on.event`` handler, for which kopf persists nothing and adds no finalizer:
-the operator's only writes are the ones the planner decides, so a resync of an unchanged agent
-costs zero writes, and deleting an agent never waits for the operator. The periodic resync and
-timed wake-ups are scheduled by the Reconciler itself.
+The operator's watches are its own (cache.py: informers feeding one store), not kopf's: kopf
+registers no resource handler, so it persists nothing, adds no finalizer and keeps no watch of
+its own on agents or children. The operator's only writes are the ones the planner decides, and
+deleting an agent never waits for the operator.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 import kopf
 import kubernetes
 
-from ..api import GROUP, VERSION
-from ..kube.kinds import WATCHED_KINDS
-from ..render import AGENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL, PREFIX
+from ..render import PREFIX
 from .reconciler import Reconciler
 
 _log = logging.getLogger(__name__)
 
-MANAGED = {MANAGED_BY_LABEL: MANAGED_BY}
-MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY}"
-CHILD_EVENT_DELAY_SECONDS = 0.2
 STUCK_RECONCILE_SECONDS = 900.0
 """Longer than any reconcile can take with every API call timing out and retried (about 20 calls
 of at most 30 s each, a few retries): past this, the process is wedged and a restart helps."""
-CHILD_RESOURCES = tuple((k.group, k.version, k.plural) for k in WATCHED_KINDS)
-"""(group, version, plural) of every watched child kind (kube.kinds.CHILDREN)."""
 
 
 def configure_settings(settings: kopf.OperatorSettings, *, peering: str | None, priority: int) -> None:
@@ -48,10 +40,6 @@ def configure_settings(settings: kopf.OperatorSettings, *, peering: str | None, 
     settings.posting.reporting_component = "agent-operator"
     settings.execution.max_workers = 32
     settings.queueing.worker_limit = 64
-    # Filter children on the server: without it every Deployment, Service and ConfigMap in the
-    # cluster would stream through the operator only to be dropped by the label filter.
-    for group, version, plural in CHILD_RESOURCES:
-        settings.watching.label_selectors[(group, version, plural)] = MANAGED_SELECTOR
     if peering:
         settings.peering.name = peering
         settings.peering.priority = priority
@@ -90,7 +78,7 @@ def login(**_: Any) -> kopf.ConnectionInfo | None:
 
 @kopf.on.startup()
 def startup(memo: Any, **_: Any) -> None:
-    _memo_reconciler(memo).start_wakeups()
+    _memo_reconciler(memo).start()
 
 
 @kopf.on.probe(id="reconciler")
@@ -102,42 +90,3 @@ def reconciler_health(memo: Any, **_: Any) -> dict[str, int]:
 @kopf.on.cleanup()
 def cleanup(memo: Any, **_: Any) -> None:
     _memo_reconciler(memo).stop()
-
-
-@kopf.on.event(GROUP, VERSION, "agentdeployments")
-def agent_changed(type: str, name: str, namespace: str | None, memo: Any, **_: Any) -> None:
-    reconciler = _memo_reconciler(memo)
-    if namespace is None:
-        return
-    if type == "DELETED":
-        reconciler.forget(namespace, name)  # owner references garbage-collect the children
-    else:
-        reconciler.request(namespace, name)
-
-
-def _owner_changed(labels: Mapping[str, str], namespace: str | None, memo: Any) -> None:
-    owner = labels.get(AGENT_LABEL)
-    if owner and namespace:
-        # A rollout step changes several children at once (Deployments, ReplicaSets, Jobs): a
-        # short delay lets their events collapse into one reconcile.
-        _memo_reconciler(memo).schedule(namespace, owner, CHILD_EVENT_DELAY_SECONDS)
-
-
-# A child changed (its status, a human edit, a deletion): reconcile its agent. The initial listing
-# at start-up is skipped: the agents' own listing already reconciles every agent once.
-for _group, _version, _plural in CHILD_RESOURCES:
-
-    @kopf.on.event(_group, _version, _plural, labels=MANAGED, id=f"child-{_plural}")
-    def child_changed(
-        type: str | None, labels: Mapping[str, str], namespace: str | None, memo: Any, **_: Any
-    ) -> None:
-        if type is not None:
-            _owner_changed(labels, namespace, memo)
-
-
-@kopf.on.event(GROUP, VERSION, "readinesspolicies")
-def policy_changed(memo: Any, **_: Any) -> None:
-    """A policy changed: every agent may be judged differently now."""
-    reconciler = _memo_reconciler(memo)
-    for namespace, name in reconciler.known_agents():
-        reconciler.schedule(namespace, name, 0)

@@ -1,9 +1,13 @@
 """Runs one reconcile of one agent: observe, plan, write; scheduling is the work queue's job.
 
-kopf's handlers call :meth:`Reconciler.request` and :meth:`Reconciler.schedule` from watch
-events; both only queue the agent (see workqueue.py for coalescing, backoff and fairness), so a
-kopf thread never waits on a reconcile. Nothing here outlives a restart: the wake-up schedule
-is only an optimisation over the resync, and all rollout progress is in the cluster.
+The watch cache (cache.py) calls :meth:`Reconciler.request`, :meth:`Reconciler.schedule` and
+:meth:`Reconciler.forget` as changes arrive; they only queue the agent (see workqueue.py for
+coalescing, backoff and fairness), so an informer never waits on a reconcile. A reconcile reads
+the cache only, and writes what it changed back into it (write-through), so the next reconcile
+never acts on a copy older than its own last write. Status is written with the observed
+resourceVersion as a precondition: status computed from a stale copy is refused (409) and the
+reconcile runs again, so status never goes back. Nothing here outlives a restart: the wake-up
+schedule is only an optimisation over the resync, and all rollout progress is in the cluster.
 
 Errors have classes (kube/client.py): a final answer to a write (the apiserver refused what we
 rendered) becomes ``Stalled``/``ApplyRejected`` at once and is not retried until the agent's
@@ -36,11 +40,12 @@ from .._metrics import (
     ROLLBACKS,
     ROLLOUTS,
 )
-from ..kube import AGENT_DEPLOYMENT, KubeApi, KubeError
+from ..kube import AGENT_DEPLOYMENT, KubeApi, KubeError, kind_of
 from .analysis_runner import AnalysisRunner
+from .cache import ClusterCache
 from .driftloop import DriftLoopTracker, guard_plan
 from .normalise import ServerForms, settle, with_server_forms
-from .observe import CapabilityCache, observe
+from .observe import PolicyCache, observe
 from .plan import Observation, ReconcilePlan, plan_reconcile, stalled_plan
 from .status import APPLY_REJECTED, INTERNAL_ERROR, apply_rejected_message, internal_error_message
 from .timefmt import format_time
@@ -49,6 +54,11 @@ from .workqueue import Backoff, Outcome, WorkQueue
 _log = logging.getLogger(__name__)
 Key = tuple[str, str]
 TRANSIENT_BACKOFF = Backoff(base=1.0, cap=300.0)
+DEFAULT_RESYNC_SECONDS = 3600.0
+"""The safety resync re-plans every agent from the cache (no request) once an hour: a wake-up that
+was missed by a bug heals within the hour, at about one reconcile per agent per hour of CPU.
+controller-runtime's 10 hours bound staleness too loosely for rollouts that run in minutes."""
+STALE_CACHE_RETRY_SECONDS = 1.0
 REJECTED_BACKOFF = Backoff(base=300.0, cap=3600.0)
 """How soon a write the apiserver refused is tried again with unchanged inputs: the answer is
 final for that body, but an admission webhook or a quota may change its mind eventually."""
@@ -94,9 +104,9 @@ class Reconciler:
     def __init__(
         self,
         kube: KubeApi,
-        capabilities: CapabilityCache | None = None,
+        cache: ClusterCache,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        resync_seconds: float = 60.0,
+        resync_seconds: float = DEFAULT_RESYNC_SECONDS,
         workers: int = 16,
         budget_seconds: float = 60.0,
         active: Callable[[str], bool] | None = None,
@@ -104,13 +114,14 @@ class Reconciler:
         drift_loops: DriftLoopTracker | None = None,
     ) -> None:
         self._kube = kube
-        self._caps = capabilities or CapabilityCache(kube)
+        self._cache = cache
+        self._policies = PolicyCache(cache.store)
+        cache.on_policies = self._policies.invalidate
         self._clock = clock
         self._monotonic = monotonic
         self._active = active
         """With HA peering: whether this replica is the active one for a namespace."""
         self._guard = threading.Lock()
-        self._known: set[Key] = set()
         self._rejected: dict[Key, _Rejection] = {}
         self._drift = drift_loops or DriftLoopTracker()
         self._forms = ServerForms()
@@ -127,12 +138,10 @@ class Reconciler:
         # Measurements of spec.analysis run on their own pool; a finished one wakes its agent.
         self._analysis = AnalysisRunner(kube, wake=lambda ns, n: self.schedule(ns, n, 0), clock=clock)
 
-    # -- requests (from kopf's handlers) -------------------------------------------------------
+    # -- requests (from the watch cache) -------------------------------------------------------
 
     def request(self, namespace: str, name: str) -> None:
         """Reconcile the agent soon, or once more right after the reconcile running for it."""
-        with self._guard:
-            self._known.add((namespace, name))
         self.queue.add((namespace, name))
 
     def schedule(self, namespace: str, name: str, delay: float) -> None:
@@ -142,7 +151,6 @@ class Reconciler:
     def forget(self, namespace: str, name: str) -> None:
         key = (namespace, name)
         with self._guard:
-            self._known.discard(key)
             self._rejected.pop(key, None)
         self.queue.forget(key)
         self._drift.forget(key)
@@ -151,15 +159,22 @@ class Reconciler:
         with contextlib.suppress(KeyError):
             POLICY_VIOLATIONS.remove(namespace, name)
 
-    def known_agents(self) -> list[Key]:
-        """Agents seen since start: a cache, rebuilt after a restart from kopf's initial listing."""
-        with self._guard:
-            return sorted(self._known)
+    @property
+    def cache(self) -> ClusterCache:
+        return self._cache
 
-    def start_wakeups(self) -> None:
+    def known_agents(self) -> list[Key]:
+        """Agents in the watch cache."""
+        return self._cache.agents()
+
+    def start(self) -> None:
+        """Fill the cache (one list per kind) and start reconciling; reconciles wait until the
+        cache has caught up."""
+        self._cache.start(self)
         self.queue.start()
 
     def stop(self) -> None:
+        self._cache.stop()
         self.queue.stop()
         self._analysis.stop()
 
@@ -174,7 +189,13 @@ class Reconciler:
             raise RuntimeError(f"{len(stuck)} reconcile(s) running for over {stuck_after:.0f}s: {names}")
         if not health.wakeups_alive:
             raise RuntimeError("the wake-up loop stopped: resyncs and rollout timers would never fire")
-        return {"reconciling": len(health.in_flight), "queued": health.queued, "scheduled": health.scheduled}
+        cache = self._cache.health()
+        return {
+            "reconciling": len(health.in_flight),
+            "queued": health.queued,
+            "scheduled": health.scheduled,
+            **cache,
+        }
 
     # -- one reconcile ---------------------------------------------------------------------------
 
@@ -182,14 +203,24 @@ class Reconciler:
         namespace, name = key
         if self._active is not None and not self._active(namespace):
             return Outcome()  # a paused HA replica: kopf stopped its watches; the resync waits too
+        if not self._cache.synced():
+            # A watch is catching up (start-up, or after the apiserver came back): acting on what
+            # it has not delivered yet would only write twice.
+            return Outcome(requeue_after=STALE_CACHE_RETRY_SECONDS)
         started = time.monotonic()
         obs: Observation | None = None
         try:
-            obs = observe(self._kube, namespace, name, self._caps.get(), self._clock())
+            caps = self._cache.capabilities()
+            obs = observe(self._cache.store, self._policies.get(), namespace, name, caps, self._clock())
             if obs is None:
                 return Outcome()
             outcome = self._plan_and_write(key, obs)
         except KubeError as exc:
+            if exc.stale:
+                # Our copy of the agent was older than the apiserver's: the newer one is on its
+                # way through the watch; plan again from it.
+                _log.info("stale cache; reconciling again", extra={"namespace": namespace, "agent": name})
+                return Outcome(requeue_after=STALE_CACHE_RETRY_SECONDS)
             RECONCILES.labels(namespace, name, "error").inc()
             RECONCILE_ERRORS.labels(namespace, name, f"api{exc.status}").inc()
             log = {"namespace": namespace, "agent": name, "status": exc.status, "error": exc.summary()}
@@ -261,6 +292,15 @@ class Reconciler:
                 extra={"namespace": namespace, "agent": name, "reason": "DriftLoop"},
             )
 
+    def _remember(self, stored: Mapping[str, Any]) -> None:
+        """Write-through: what the apiserver answered a write with is newer than any copy the
+        watch has delivered so far."""
+        if not stored.get("metadata"):
+            return
+        obj = dict(stored)
+        obj["metadata"] = {k: v for k, v in stored["metadata"].items() if k != "managedFields"}
+        self._cache.store.upsert(kind_of(obj), obj)
+
     def _report(self, obs: Observation, reason: str, message: str) -> None:
         try:
             self._execute(obs.agent, stalled_plan(obs, reason, message))
@@ -272,19 +312,26 @@ class Reconciler:
         namespace, name = meta.get("namespace"), meta.get("name")
         # Deletions first: an emergency rollback removes the bad revision before scaling the
         # target up, which is what keeps the pod count within replicas + maxSurge.
+        store = self._cache.store
         for ref in plan.delete:
             self._kube.delete(ref.kind, ref.name, ref.namespace, uid=ref.uid)
+            gone = {"namespace": ref.namespace, "name": ref.name, "uid": ref.uid}
+            store.remove(ref.kind, {"metadata": gone})
         for obj in plan.apply:
-            self._kube.apply(obj)
+            self._remember(self._kube.apply(obj))
             self._note_write(namespace, name, obj)
         for obj in plan.create:
             try:
-                self._kube.create(obj)
+                self._remember(self._kube.create(obj))
             except KubeError as exc:
                 if exc.status != 409:  # AlreadyExists: created by an earlier reconcile
                     raise
         if plan.status is not None:
-            self._kube.apply_status(AGENT_DEPLOYMENT, name, namespace, plan.status)
+            version = str(meta.get("resourceVersion") or "") or None
+            stored = self._kube.apply_status(
+                AGENT_DEPLOYMENT, name, namespace, plan.status, resource_version=version
+            )
+            self._remember(stored)
         now = format_time(self._clock())
         for event in plan.events:
             if event.reason == "RolloutStarted":

@@ -13,8 +13,9 @@ from prometheus_client import start_http_server
 
 from ..kube import KubeApi
 from . import handlers
+from .cache import ClusterCache
 from .peering import PeeringGate
-from .reconciler import Reconciler
+from .reconciler import DEFAULT_RESYNC_SECONDS, Reconciler
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ def run_operator(
     log_format: str,
     verbose: bool,
     webhook: WebhookOptions | None = None,
+    resync_seconds: float = DEFAULT_RESYNC_SECONDS,
+    workers: int = 16,
 ) -> None:
     """Run until interrupted. Watches ``namespaces``, or the whole cluster. ``api_client`` comes
     from :func:`agent_operator.kube.load_api_client`, which also sets the configuration kopf logs
@@ -80,5 +83,13 @@ def run_operator(
         priority=priority,
         peering_name=peering,
         liveness_endpoint=f"http://0.0.0.0:{health_port}/healthz" if health_port else None,
-        memo=kopf.Memo(reconciler=Reconciler(kube, active=gate.active if gate else None)),
+        memo=kopf.Memo(
+            reconciler=Reconciler(
+                kube,
+                ClusterCache(kube, () if all_namespaces else tuple(namespaces)),
+                active=gate.active if gate else None,
+                resync_seconds=resync_seconds,
+                workers=workers,
+            )
+        ),
     )

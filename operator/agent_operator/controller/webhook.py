@@ -27,7 +27,7 @@ from ..kube import KubeApi, KubeError
 from ..kube.kinds import NAMESPACE
 from ..render import ClusterCapabilities
 from .admission import AdmissionDecision, ClusterView, WebhookKind, admission_review
-from .observe import CapabilityCache, valid_policies
+from .live_view import CapabilityCache, valid_policies
 from .webhook_tls import ensure_ca_bundle, serving_files
 
 _log = logging.getLogger(__name__)

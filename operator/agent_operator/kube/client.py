@@ -35,6 +35,11 @@ _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 _METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+_METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+
+
+class WatchGone(Exception):
+    """A watch's resourceVersion is too old (410 Gone): the informer has to list again."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,87 @@ class KubeApi:
             item.setdefault("kind", kind.kind)
         return items
 
+    def list_collection(
+        self,
+        kind: Kind,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        *,
+        metadata_only: bool = False,
+        page_size: int = 500,
+    ) -> tuple[list[dict[str, Any]], str]:
+        """Every object of a collection, in pages, with the listing's resourceVersion (where a
+        watch picks up). ``metadata_only`` asks for PartialObjectMetadata: names and labels,
+        never a Secret's values. An absent API lists nothing."""
+        items: list[dict[str, Any]] = []
+        query = _selectors(label_selector, field_selector)
+        headers = {"Accept": _METADATA_LIST} if metadata_only else None
+        version = ""
+        while True:
+            page = {**query, "limit": str(page_size)}
+            try:
+                body = self._call("GET", kind, kind.collection_path(namespace), query=page, headers=headers)
+            except KubeError as exc:
+                if exc.status == 404:
+                    return [], ""
+                raise
+            items.extend(body.get("items") or [])
+            meta = body.get("metadata") or {}
+            version = str(meta.get("resourceVersion") or version)
+            query["continue"] = meta.get("continue") or ""
+            if not query["continue"]:
+                return items, version
+
+    def watch(
+        self,
+        kind: Kind,
+        namespace: str | None,
+        label_selector: str | None,
+        field_selector: str | None,
+        *,
+        resource_version: str,
+        metadata_only: bool = False,
+        timeout_seconds: int = 300,
+        established: Callable[[], None] | None = None,
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Watch events (type, object) from ``resource_version`` until the server ends the watch
+        after ``timeout_seconds``. Bookmarks come through as type BOOKMARK. Raises
+        :class:`WatchGone` when the version is too old, :class:`KubeError` on any other failure."""
+        query = {
+            **_selectors(label_selector, field_selector),
+            "watch": "true",
+            "resourceVersion": resource_version,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": str(timeout_seconds),
+        }
+        path = f"{kind.collection_path(namespace)}?{urlencode(query)}"
+        accept = _METADATA if metadata_only else "application/json"
+        API_REQUESTS.labels(verb="watch", kind=kind.kind).inc()
+        _, url, hdrs, _, _ = self._api.param_serialize(
+            method="GET", resource_path=path, header_params={"Accept": accept}, auth_settings=["BearerToken"]
+        )
+        try:
+            resp = self._api.call_api(
+                "GET", url, header_params=hdrs, _request_timeout=(30.0, timeout_seconds + 30.0)
+            ).response
+        except (urllib3.exceptions.HTTPError, ApiException, OSError) as exc:
+            raise KubeError(0, "ConnectionError", str(exc), kind=kind.kind) from exc
+        try:
+            if resp.status >= 400:
+                data = resp.read()
+                error = error_from_response(resp.status, resp.reason or "", data, kind=kind.kind, name="")
+                if error.status == 410:
+                    raise WatchGone(error.message)
+                raise error
+            if established is not None:
+                established()
+            yield from _watch_events(resp, kind)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise KubeError(0, "ConnectionError", str(exc), kind=kind.kind) from exc
+        finally:
+            resp.release_conn()
+
     def exists(self, kind: Kind, name: str, namespace: str | None = None) -> bool:
         """Whether the object exists, reading only its metadata. Used for Secrets: the operator
         needs to know a Secret is there and never needs, or fetches, its values."""
@@ -202,25 +288,38 @@ class KubeApi:
             headers={"Content-Type": "application/apply-patch+yaml"},
         )
 
-    def apply_status(self, kind: Kind, name: str, namespace: str | None, status: Mapping[str, Any]) -> None:
-        """Server-side apply of the status subresource."""
-        body = {
-            "apiVersion": kind.api_version,
-            "kind": kind.kind,
-            "metadata": {"name": name, **({"namespace": namespace} if namespace else {})},
-            "status": dict(status),
-        }
+    def apply_status(
+        self,
+        kind: Kind,
+        name: str,
+        namespace: str | None,
+        status: Mapping[str, Any],
+        *,
+        resource_version: str | None = None,
+    ) -> dict[str, Any]:
+        """Server-side apply of the status subresource; the stored object comes back. With
+        ``resource_version`` the write only lands on that version of the object (409 Conflict
+        otherwise): status computed from a stale read never overwrites a newer one."""
+        meta: dict[str, Any] = {"name": name, **({"namespace": namespace} if namespace else {})}
+        if resource_version:
+            meta["resourceVersion"] = resource_version
+        body = {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": meta, "status": dict(status)}
         path = f"{kind.object_path(name, namespace)}/status"
         query = {"fieldManager": self.field_manager, "force": "true"}
-        self._call(
-            "PATCH",
-            kind,
-            path,
-            name=name,
-            query=query,
-            body=body,
-            headers={"Content-Type": "application/apply-patch+yaml"},
-        )
+        try:
+            return self._call(
+                "PATCH",
+                kind,
+                path,
+                name=name,
+                query=query,
+                body=body,
+                headers={"Content-Type": "application/apply-patch+yaml"},
+            )
+        except KubeError as exc:
+            if resource_version and exc.status == 409:
+                exc.precondition = True
+            raise
 
     def merge_patch(
         self, kind: Kind, name: str, namespace: str | None, patch: Mapping[str, Any]
@@ -387,6 +486,36 @@ class KubeApi:
         # No conflict is retried in the call: applies are forced (a field-manager conflict cannot
         # happen) and carry no resourceVersion, so a 409 is final for the body that was sent.
         return _with_retries(once, self._retry)
+
+
+def _selectors(label_selector: str | None, field_selector: str | None) -> dict[str, str]:
+    query = {"labelSelector": label_selector} if label_selector else {}
+    if field_selector:
+        query["fieldSelector"] = field_selector
+    return query
+
+
+def _watch_events(resp: Any, kind: Kind) -> Iterator[tuple[str, dict[str, Any]]]:
+    """One JSON event per line of a watch stream; an ERROR event carrying 410 is :class:`WatchGone`."""
+    buffer = b""
+    for chunk in resp.stream(65536, decode_content=True):
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            if not line.strip():
+                continue
+            event = json.loads(line)
+            obj = event.get("object") or {}
+            if event.get("type") == "ERROR":
+                if obj.get("code") == 410:
+                    raise WatchGone(str(obj.get("message", "")))
+                raise KubeError(
+                    int(obj.get("code") or 500),
+                    str(obj.get("reason", "")),
+                    str(obj.get("message", "")),
+                    kind=kind.kind,
+                )
+            yield str(event.get("type")), obj
 
 
 def _with_retries(fn: Callable[[], _T], policy: RetryPolicy) -> _T:

@@ -13,7 +13,8 @@ import re
 _TRANSIENT = frozenset({0, 401, 408, 429})
 """Besides 5xx: no connection (0), an expired token being refreshed (401), a timeout (408) and
 throttling (429). Every other 4xx answer is final: 400, 403, 404, 409 (AlreadyExists on create,
-a stale uid precondition on delete, an immutable field on apply), 422 and the rest."""
+a stale uid precondition on delete), 422 and the rest. The exception is a failed resourceVersion
+precondition (409 Conflict, :attr:`KubeError.stale`): the cache was behind, and a new read helps."""
 _UNTYPABLE = re.compile(r"typed (patch|live) object|to smd typed|convert\b.*\btyped", re.IGNORECASE)
 """A 500 from server-side apply whose message says the patch could not be typed against the
 schema (a non-string label value, an unknown key in a typed map): the same body fails forever."""
@@ -44,6 +45,7 @@ class KubeError(Exception):
         kind: str = "",
         name: str = "",
         fields: tuple[str, ...] = (),
+        precondition: bool = False,
     ) -> None:
         super().__init__(f"{status} {reason}: {message}")
         self.status = status
@@ -51,11 +53,19 @@ class KubeError(Exception):
         self.message = message
         self.kind = kind
         self.name = name
+        self.precondition = precondition
+        """The request carried a resourceVersion precondition."""
         self.fields = fields or tuple(dict.fromkeys(_SMD_PATH.findall(message)))[:5]
 
     @property
     def final(self) -> bool:
-        return is_final(self.status, self.message)
+        return not self.stale and is_final(self.status, self.message)
+
+    @property
+    def stale(self) -> bool:
+        """A resourceVersion precondition failed (409 Conflict): the write was computed from an
+        older copy of the object than the apiserver's. Not final: read again and recompute."""
+        return self.precondition and self.status == 409
 
     @property
     def untypable(self) -> bool:

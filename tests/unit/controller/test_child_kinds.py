@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from agent_operator.controller.handlers import CHILD_RESOURCES
-from agent_operator.kube.kinds import CHILD_KINDS, CHILDREN, OPTIONAL_KINDS
-from agent_operator.render import APPLY_ORDER, ClusterCapabilities
+from agent_operator.controller.sources import namespace_sources, wakes
+from agent_operator.kube.kinds import CHILD_KINDS, CHILDREN, OPTIONAL_KINDS, WATCHED_KINDS
+from agent_operator.kube.store import Change
+from agent_operator.render import AGENT_LABEL, APPLY_ORDER, ClusterCapabilities
 
 
 def test_rendered_children_are_the_renderers_kinds_in_apply_order() -> None:
     assert tuple(k.kind for k in CHILD_KINDS) == APPLY_ORDER
 
 
-def test_the_handlers_watch_every_child_whose_change_needs_a_reconcile() -> None:
-    assert set(CHILD_RESOURCES) == {
+def test_a_change_to_every_child_whose_change_needs_a_reconcile_wakes_its_agent() -> None:
+    assert {(k.group, k.version, k.plural) for k in WATCHED_KINDS} == {
         ("apps", "v1", "deployments"),
         ("apps", "v1", "replicasets"),  # pods becoming ready show up here first
         ("", "v1", "services"),
@@ -22,8 +23,17 @@ def test_the_handlers_watch_every_child_whose_change_needs_a_reconcile() -> None
         ("policy", "v1", "poddisruptionbudgets"),
         ("batch", "v1", "jobs"),  # evaluation Jobs finishing
     }
-    # Optional APIs may be absent: watching them would fail on clusters without the add-on.
+    for kind in WATCHED_KINDS:
+        child = {"metadata": {"namespace": "ns", "name": "x", "labels": {AGENT_LABEL: "bot"}}}
+        wake = wakes(Change("MODIFIED", kind, child, child))
+        assert wake is not None
+        assert (wake.namespace, wake.name) == ("ns", "bot")
+    # Optional APIs may be absent: they are watched only while their CRD exists.
     assert not any(c.watched for c in CHILDREN if c.optional)
+    cached = {s.kind for s in namespace_sources("ns")}
+    assert set(CHILD_KINDS) - set(OPTIONAL_KINDS) <= cached
+    assert not cached & set(OPTIONAL_KINDS)
+    assert set(OPTIONAL_KINDS) <= {s.kind for s in namespace_sources("ns", frozenset(OPTIONAL_KINDS))}
 
 
 def test_optional_kinds_are_exactly_the_capabilities_the_renderer_knows() -> None:

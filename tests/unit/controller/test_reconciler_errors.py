@@ -1,6 +1,8 @@
 """How the reconciler answers API errors, against a small HTTP server on 127.0.0.1 that plays
-the apiserver for one agent (reads, applies, status). No private state is inspected: the tests
-look at the requests the server received and at the reconciler's public queue."""
+the apiserver for one agent's writes (applies, status). Reads come from the reconciler's watch
+cache, which the tests fill the way a watch would (``_reconcile``). No private state is
+inspected: the tests look at the requests the server received and at the reconciler's public
+queue."""
 
 from __future__ import annotations
 
@@ -17,8 +19,11 @@ import pytest
 import yaml
 from kubernetes import client
 
+from agent_operator.controller.cache import ClusterCache
 from agent_operator.controller.reconciler import REJECTED_BACKOFF, Reconciler
-from agent_operator.kube import KubeApi
+from agent_operator.kube import AGENT_DEPLOYMENT, KubeApi
+from agent_operator.kube.kinds import NAMESPACE
+from agent_operator.kube.store import ObjectStore
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "minimal.yaml"
 AGENT_PATH = "/apis/agentoperator.dev/v1alpha1/namespaces/agents/agentdeployments/bot"
@@ -35,7 +40,7 @@ class FakeApiserver:
 
     def __init__(self) -> None:
         agent = yaml.safe_load(EXAMPLE.read_text())
-        agent["metadata"].update(namespace="agents", name="bot", uid="u-1", generation=1)
+        agent["metadata"].update(namespace="agents", name="bot", uid="u-1", generation=1, resourceVersion="1")
         self.agent: dict[str, Any] = agent
         self.namespace_labels: dict[str, str] = {}
         self.deployment_answer: tuple[int, dict[str, Any]] = (200, {})
@@ -43,7 +48,7 @@ class FakeApiserver:
         self.status_writes: list[dict[str, Any]] = []
         self.release = threading.Event()
         self.release.set()
-        self.agent_read = threading.Event()
+        self.apply_seen = threading.Event()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -69,21 +74,30 @@ class FakeApiserver:
 
     def answer(self, method: str, path: str, query: bool, body: Any) -> tuple[int, dict[str, Any]]:
         self.calls[f"{method} {path}"] += 1
-        if method == "GET" and path == AGENT_PATH:
-            self.agent_read.set()
-            self.release.wait(WAIT)
-            return 200, copy.deepcopy(self.agent)
-        if method == "GET" and path == "/api/v1/namespaces/agents":
-            return 200, {"metadata": {"name": "agents", "labels": self.namespace_labels}}
         if method == "GET":
-            return (200, {"items": []}) if query else (404, {"message": "not found", "reason": "NotFound"})
+            raise AssertionError(f"a reconcile read {path} from the apiserver, not from its cache")
         if method == "PATCH" and path == f"{AGENT_PATH}/status":
             self.status_writes.append(body["status"])
             self.agent["status"] = body["status"]
+            self.bump()
             return 200, copy.deepcopy(self.agent)
         if method == "PATCH" and path.startswith(DEPLOYMENTS):
+            self.apply_seen.set()
+            self.release.wait(WAIT)
             return self.deployment_answer
         return 200, body or {}
+
+    def bump(self) -> None:
+        meta = self.agent["metadata"]
+        meta["resourceVersion"] = str(int(meta["resourceVersion"]) + 1)
+
+    def watch_delivers(self, store: ObjectStore) -> None:
+        """What the watches would put into the cache: the agent as it is now, its namespace."""
+        self.bump()
+        store.upsert(AGENT_DEPLOYMENT, copy.deepcopy(self.agent))
+        namespace = {"metadata": {"name": "agents", "labels": dict(self.namespace_labels)}}
+        namespace["metadata"]["resourceVersion"] = self.agent["metadata"]["resourceVersion"]
+        store.upsert(NAMESPACE, namespace)
 
     def deployment_applies(self) -> int:
         return sum(n for call, n in self.calls.items() if call.startswith(f"PATCH {DEPLOYMENTS}"))
@@ -117,13 +131,15 @@ def clock() -> FakeClock:
 def reconciler(apiserver: FakeApiserver, clock: FakeClock) -> Iterator[Reconciler]:
     cfg = client.Configuration()
     cfg.host = apiserver.url
-    rec = Reconciler(KubeApi(client.ApiClient(cfg), request_timeout=WAIT), workers=2, monotonic=clock)
-    rec.start_wakeups()
+    kube = KubeApi(client.ApiClient(cfg), request_timeout=WAIT)
+    rec = Reconciler(kube, ClusterCache(kube), workers=2, monotonic=clock)
+    rec.queue.start()  # the cache's informers are not started: the tests play the watches
     yield rec
     rec.stop()
 
 
-def _reconcile(reconciler: Reconciler) -> None:
+def _reconcile(reconciler: Reconciler, apiserver: FakeApiserver) -> None:
+    apiserver.watch_delivers(reconciler.cache.store)
     reconciler.request("agents", "bot")
     assert reconciler.queue.wait_idle(WAIT)
 
@@ -136,7 +152,7 @@ def test_an_untypable_apply_is_stalled_at_once_and_not_retried_for_the_same_spec
     apiserver: FakeApiserver, reconciler: Reconciler, clock: FakeClock
 ) -> None:
     apiserver.deployment_answer = (500, {"message": UNTYPABLE, "reason": "InternalError", "code": 500})
-    _reconcile(reconciler)
+    _reconcile(reconciler, apiserver)
     assert apiserver.deployment_applies() == 1
     stalled = _stalled(apiserver.status_writes[-1])
     assert (stalled["status"], stalled["reason"]) == ("True", "ApplyRejected")
@@ -146,16 +162,16 @@ def test_an_untypable_apply_is_stalled_at_once_and_not_retried_for_the_same_spec
     assert "Value:7" not in stalled["message"]
 
     writes = len(apiserver.status_writes)
-    _reconcile(reconciler)  # e.g. the watch event of our own status write
+    _reconcile(reconciler, apiserver)  # e.g. the watch event of our own status write
     assert apiserver.deployment_applies() == 1
     assert len(apiserver.status_writes) == writes
     assert reconciler.queue.failures(("agents", "bot")) == 0  # final: no transient backoff
     due = reconciler.queue.due_in(("agents", "bot"))
     assert due is not None
-    assert due <= 60
+    assert due <= REJECTED_BACKOFF.delay(1)  # asked again after the backoff, never forgotten
 
     apiserver.agent["metadata"]["generation"] = 2  # the spec changed: worth another try
-    _reconcile(reconciler)
+    _reconcile(reconciler, apiserver)
     assert apiserver.deployment_applies() == 2
 
 
@@ -163,11 +179,11 @@ def test_a_refused_apply_is_tried_again_when_a_referenced_object_changes(
     apiserver: FakeApiserver, reconciler: Reconciler
 ) -> None:
     apiserver.deployment_answer = (403, {"message": "forbidden", "reason": "Forbidden", "code": 403})
-    _reconcile(reconciler)
-    _reconcile(reconciler)
+    _reconcile(reconciler, apiserver)
+    _reconcile(reconciler, apiserver)
     assert apiserver.deployment_applies() == 1
     apiserver.namespace_labels = {"team": "search"}  # the namespace is an input of the render
-    _reconcile(reconciler)
+    _reconcile(reconciler, apiserver)
     assert apiserver.deployment_applies() == 2
     message = _stalled(apiserver.status_writes[-1])["message"]
     assert message.startswith("Deployment bot-")
@@ -178,21 +194,21 @@ def test_a_refused_apply_is_tried_again_after_the_long_backoff(
     apiserver: FakeApiserver, reconciler: Reconciler, clock: FakeClock
 ) -> None:
     apiserver.deployment_answer = (422, {"message": "x", "reason": "Invalid", "code": 422})
-    _reconcile(reconciler)
+    _reconcile(reconciler, apiserver)
     first = REJECTED_BACKOFF.delay(1)
     assert first >= 300, "a refusal is final for its inputs: minutes, not seconds, before asking again"
     clock.now += first - 1
-    _reconcile(reconciler)
+    _reconcile(reconciler, apiserver)
     assert apiserver.deployment_applies() == 1
     clock.now += 1
-    _reconcile(reconciler)
+    _reconcile(reconciler, apiserver)
     assert apiserver.deployment_applies() == 2
     apiserver.deployment_answer = (200, {})
     clock.now += REJECTED_BACKOFF.delay(2) - 1  # the backoff doubled after the second refusal
-    _reconcile(reconciler)
+    _reconcile(reconciler, apiserver)
     assert apiserver.deployment_applies() == 2
     clock.now += 1
-    _reconcile(reconciler)
+    _reconcile(reconciler, apiserver)
     # At least one more (the due wake-up may run next to this request, and the fake apiserver
     # keeps no children, so a successful reconcile applies again).
     assert apiserver.deployment_applies() >= 3
@@ -203,7 +219,7 @@ def test_a_busy_apiserver_is_retried_with_backoff_and_no_stall(
     apiserver: FakeApiserver, reconciler: Reconciler
 ) -> None:
     apiserver.deployment_answer = (503, {"message": "etcd leader changed", "reason": "ServiceUnavailable"})
-    _reconcile(reconciler)
+    _reconcile(reconciler, apiserver)
     assert apiserver.deployment_applies() == 1
     assert apiserver.status_writes == []
     assert reconciler.queue.failures(("agents", "bot")) == 1
@@ -213,11 +229,13 @@ def test_a_busy_apiserver_is_retried_with_backoff_and_no_stall(
 def test_health_names_a_hung_reconcile(
     apiserver: FakeApiserver, reconciler: Reconciler, clock: FakeClock
 ) -> None:
-    assert reconciler.health(stuck_after=60) == {"reconciling": 0, "queued": 0, "scheduled": 0}
-    apiserver.release.clear()  # the agent's GET hangs
-    apiserver.agent_read.clear()
+    health = reconciler.health(stuck_after=60)
+    assert (health["reconciling"], health["queued"], health["scheduled"]) == (0, 0, 0)
+    apiserver.release.clear()  # the Deployment's apply hangs
+    apiserver.apply_seen.clear()
+    apiserver.watch_delivers(reconciler.cache.store)
     reconciler.request("agents", "bot")
-    assert apiserver.agent_read.wait(WAIT)
+    assert apiserver.apply_seen.wait(WAIT)
     assert reconciler.health(stuck_after=60)["reconciling"] == 1
     clock.now += 120
     with pytest.raises(RuntimeError, match="agents/bot"):
