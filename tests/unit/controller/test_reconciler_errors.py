@@ -77,6 +77,9 @@ class FakeApiserver:
         if method == "GET":
             raise AssertionError(f"a reconcile read {path} from the apiserver, not from its cache")
         if method == "PATCH" and path == f"{AGENT_PATH}/status":
+            precondition = (body.get("metadata") or {}).get("resourceVersion")
+            if precondition and precondition != self.agent["metadata"]["resourceVersion"]:
+                return 409, {"message": "the object has been modified", "reason": "Conflict", "code": 409}
             self.status_writes.append(body["status"])
             self.agent["status"] = body["status"]
             self.bump()
@@ -243,3 +246,39 @@ def test_health_names_a_hung_reconcile(
     apiserver.release.set()
     assert reconciler.queue.wait_idle(WAIT)
     assert reconciler.health(stuck_after=60)["reconciling"] == 0
+
+
+def test_status_planned_from_a_stale_copy_is_refused_and_planned_again(
+    apiserver: FakeApiserver, reconciler: Reconciler
+) -> None:
+    """The status write carries the resourceVersion the plan was made from: a copy older than the
+    apiserver's (a cache filled before the operator's own last write, as after a failover) cannot
+    put an older status back."""
+    _reconcile(reconciler, apiserver)
+    assert len(apiserver.status_writes) == 1
+    stale = copy.deepcopy(apiserver.agent)
+    stale["status"] = {}  # what a copy from before the first status write holds
+    stale["metadata"]["resourceVersion"] = "1"
+    apiserver.agent["metadata"]["generation"] = 2  # meanwhile the spec moved on
+    apiserver.bump()
+    cfg = client.Configuration()
+    cfg.host = apiserver.url
+    kube = KubeApi(client.ApiClient(cfg), request_timeout=WAIT)
+    lagging = ClusterCache(kube)
+    lagging.store.upsert(AGENT_DEPLOYMENT, stale)
+    lagging.store.upsert(NAMESPACE, {"metadata": {"name": "agents", "resourceVersion": "1"}})
+    other = Reconciler(kube, lagging, workers=1)
+    other.queue.start()
+    try:
+        other.request("agents", "bot")
+        assert other.queue.wait_idle(WAIT)
+        assert len(apiserver.status_writes) == 1, "a status planned from a stale copy was written"
+        assert other.queue.due_in(("agents", "bot")) == pytest.approx(1, abs=0.5), "planned again soon"
+        assert other.queue.failures(("agents", "bot")) == 0, "not an error, and not Stalled"
+        lagging.store.upsert(AGENT_DEPLOYMENT, copy.deepcopy(apiserver.agent))  # the watch catches up
+        other.request("agents", "bot")
+        assert other.queue.wait_idle(WAIT)
+        assert len(apiserver.status_writes) == 2
+        assert apiserver.status_writes[-1]["observedGeneration"] == 2
+    finally:
+        other.stop()
