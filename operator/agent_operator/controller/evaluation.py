@@ -116,10 +116,21 @@ def observe_evaluation(
     conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
     succeeded = conditions.get("Complete") == "True" or int(status.get("succeeded") or 0) > 0
     failed = conditions.get("Failed") == "True"
+    pods = list(pods)
+    if succeeded and not any(_terminated(p) for p in pods):
+        # The Job says done, but its pod's final state (the score) has not reached the watch cache
+        # yet: the two come through separate watches. Judging now would pass a job on its exit
+        # status alone when it reported a failing score; its pod's event wakes the agent again.
+        return EvaluationObservation(exists=True)
     score, message = _reported_score(pods)
     return EvaluationObservation(
         exists=True, succeeded=succeeded, failed=failed, score=score, message=message
     )
+
+
+def _terminated(pod: Mapping[str, Any]) -> bool:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    return any((s.get("state") or {}).get("terminated") for s in statuses)
 
 
 def _reported_score(pods: Iterable[Mapping[str, Any]]) -> tuple[float | None, str]:

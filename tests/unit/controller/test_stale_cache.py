@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from agent_operator.controller.evaluation import observe_evaluation
 from agent_operator.controller.plan import Observation, ReconcilePlan, plan_reconcile
 from agent_operator.render import REVISION_LABEL
 from tests.unit.controller.test_plan import NOW, agent_body
@@ -119,3 +120,22 @@ def test_a_stale_observation_never_deletes_the_serving_revision(fleet: Fleet, ca
     serving = [o for o in plan.apply if o["kind"] == "Deployment" and _revision(o) == fleet.serving]
     for deployment in serving:
         assert deployment["spec"]["replicas"] >= 1, f"{case}: scales the serving revision to zero"
+
+
+def test_a_finished_evaluation_job_waits_for_its_pods_score_to_reach_the_cache() -> None:
+    """The Job and its pod come through separate watches: a Job seen Complete before its pod's
+    final state must not pass on its exit status alone when the pod reported a failing score."""
+    job = {
+        "metadata": {"name": "eval"},
+        "status": {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]},
+    }
+    running_pod = {"status": {"containerStatuses": [{"state": {"running": {}}}]}}
+    scored_pod = {"status": {"containerStatuses": [{"state": {"terminated": {"message": '{"score": 0.2}'}}}]}}
+    for lagging in ([], [running_pod]):
+        seen = observe_evaluation(job, lagging)
+        assert seen.exists
+        assert not seen.succeeded
+        assert not seen.failed
+    caught_up = observe_evaluation(job, [scored_pod])
+    assert caught_up.succeeded
+    assert caught_up.score == 0.2
