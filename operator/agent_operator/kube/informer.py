@@ -59,7 +59,7 @@ class Informer:
         on_change: Callable[[Change], None],
         *,
         watch_seconds: int = 300,
-        max_backoff: float = 30.0,
+        max_backoff: float = 5.0,
     ) -> None:
         self._kube = kube
         self._store = store
