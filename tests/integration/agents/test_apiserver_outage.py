@@ -64,15 +64,14 @@ def test_after_an_apiserver_outage_new_and_existing_agents_catch_up(
     existing_back = time.time() - outage.returned_at
 
     def caught_up() -> tuple[bool, dict[str, Any]]:
-        health = _health(operator)
-        return not health.get("reconciler", health).get("watchesDown") and not health.get(
-            "reconciler", health
-        ).get("stale"), health
+        cache = _health(operator)["reconciler"]  # kopf answers {probe id: what it returned}
+        return not cache["watchesDown"] and not cache["stale"], cache
 
     wait_for(caught_up, "the operator's /healthz: no watch down, nothing stale", timeout=60)
     operator.assert_running()
+    down = outage.returned_at - outage.stopped_at
     print(
-        f"\napiserver outage {outage.seconds:.0f}s: back after {outage.returned_at - outage.stopped_at:.1f}s; "
+        f"\napiserver outage {outage.seconds:.0f}s: back after {down:.1f}s; "
         f"control plane leading again {outage.recovered_at - outage.returned_at:.1f}s later; new agent Ready "
         f"{new_ready:.1f}s and deleted child restored {existing_back:.1f}s after the apiserver's return; "
         f"restarted by the kubelet stand-in: {outage.restarted}"
