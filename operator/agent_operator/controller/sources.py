@@ -18,6 +18,7 @@ from ..kube.kinds import (
     CHILDREN,
     CONTROLLER_REVISION,
     CUSTOM_RESOURCE_DEFINITION,
+    JOB,
     NAMESPACE,
     POD,
     READINESS_POLICY,
@@ -64,6 +65,18 @@ def _terminated_only(state: Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
+def _owner_only(obj: dict[str, Any]) -> dict[str, Any]:
+    """ReplicaSets: nobody reads them; their changes only wake their agent (pods becoming ready
+    show up there first)."""
+    meta = obj.get("metadata") or {}
+    keep = ("name", "namespace", "uid", "resourceVersion", "labels", "ownerReferences")
+    return {
+        "apiVersion": obj.get("apiVersion"),
+        "kind": obj.get("kind"),
+        "metadata": {k: meta[k] for k in keep if k in meta},
+    }
+
+
 def _names_only(obj: dict[str, Any]) -> dict[str, Any]:
     """Secrets and CRDs: that they exist is all the operator needs."""
     meta = obj.get("metadata") or {}
@@ -79,7 +92,14 @@ def namespace_sources(namespace: str | None, optional: frozenset[Kind] = frozens
     """The namespaced sources of one watched namespace (None: the whole cluster). ``optional``:
     the add-on kinds the cluster serves now."""
     children = tuple(
-        Source(c.kind, namespace, MANAGED_SELECTOR) for c in CHILDREN if not c.optional or c.kind in optional
+        Source(
+            c.kind,
+            namespace,
+            MANAGED_SELECTOR,
+            transform=None if c.rendered or c.kind == JOB else _owner_only,
+        )
+        for c in CHILDREN
+        if not c.optional or c.kind in optional
     )
     return (
         Source(AGENT_DEPLOYMENT, namespace),

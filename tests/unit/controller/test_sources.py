@@ -19,9 +19,11 @@ from agent_operator.kube.kinds import (
     CONTROLLER_REVISION,
     CUSTOM_RESOURCE_DEFINITION,
     DEPLOYMENT,
+    JOB,
     NAMESPACE,
     POD,
     READINESS_POLICY,
+    REPLICA_SET,
     SECRET,
     SERVICE_MONITOR,
     Kind,
@@ -177,3 +179,20 @@ def test_secrets_keep_their_names_only() -> None:
     )
     assert "data" not in stored
     assert stored["metadata"] == {"name": "k", "namespace": "a"}
+
+
+def test_replica_sets_are_kept_as_owners_only() -> None:
+    (source,) = [s for s in namespace_sources("a") if s.kind == REPLICA_SET]
+    assert source.transform is not None
+    stored = source.transform(
+        {
+            "metadata": {"name": "r", "namespace": "a", "labels": {AGENT_LABEL: "bot"}},
+            "spec": {"template": {}},
+        }
+    )
+    assert stored == {
+        "apiVersion": None,
+        "kind": None,
+        "metadata": {"name": "r", "namespace": "a", "labels": {AGENT_LABEL: "bot"}},
+    }
+    assert all(s.transform is None for s in namespace_sources("a") if s.kind in (DEPLOYMENT, JOB))
