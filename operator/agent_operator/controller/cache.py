@@ -75,6 +75,15 @@ class ClusterCache:
             for informer in self._informers.values():
                 informer.stop()
 
+    def wait_synced(self, timeout: float) -> bool:
+        """Block until every kind has been listed, or ``timeout`` seconds; whether it was."""
+        deadline = time.monotonic() + timeout
+        while not self.synced():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def synced(self) -> bool:
         """Every kind has been listed and no watch is catching up: reads are current."""
         return self.store.synced()

@@ -59,6 +59,7 @@ DEFAULT_RESYNC_SECONDS = 3600.0
 was missed by a bug heals within the hour, at about one reconcile per agent per hour of CPU.
 controller-runtime's 10 hours bound staleness too loosely for rollouts that run in minutes."""
 STALE_CACHE_RETRY_SECONDS = 1.0
+STARTUP_SYNC_SECONDS = 60.0
 REJECTED_BACKOFF = Backoff(base=300.0, cap=3600.0)
 """How soon a write the apiserver refused is tried again with unchanged inputs: the answer is
 final for that body, but an admission webhook or a quota may change its mind eventually."""
@@ -171,6 +172,14 @@ class Reconciler:
         """Fill the cache (one list per kind) and start reconciling; reconciles wait until the
         cache has caught up."""
         self._cache.start(self)
+        # Workers start once every kind is listed (or after a minute, when some API is unreachable:
+        # reconciles then wait per agent): under the start-up burst every agent's first reconcile is
+        # a real one, in the first-run lane, rather than a wait for the cache.
+        if not self._cache.wait_synced(STARTUP_SYNC_SECONDS):
+            _log.warning(
+                "the watch cache is still catching up on %s; reconciles wait for it",
+                self._cache.store.stale_kinds(),
+            )
         self.queue.start()
 
     def stop(self) -> None:
