@@ -30,12 +30,14 @@ Results: a table on stdout and benchmarks/results/noisy-neighbour-<date>.json.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from _cluster_bench import (
@@ -76,8 +78,32 @@ def good_samples(
             pending = sum(1 for reason in stall_reasons(bench.custom, broken_ns).values() if reason is None)
         name = f"{prefix}-{i}"
         clock = timed_batch(bench, namespace, [name], workers=1, timeout=180)
-        samples.append({"seconds": round(clock.latencies()[0], 3), "broken_not_yet_stalled": pending})
+        acted = first_decision(bench, namespace, name)
+        samples.append(
+            {
+                "seconds": round(clock.latencies()[0], 3),
+                "operator_acted_after": None if acted is None else round(acted - clock.created[name], 3),
+                "broken_not_yet_stalled": pending,
+            }
+        )
     return samples
+
+
+def _acted(samples: list[dict[str, Any]]) -> str:
+    values = [s["operator_acted_after"] for s in samples if s.get("operator_acted_after") is not None]
+    return f"{statistics.median(values):.2f}s" if values else "-"
+
+
+def first_decision(bench: Bench, namespace: str, name: str) -> float | None:
+    """When the operator logged its first decision about the agent (its first write): what separates
+    the operator's share of create->Ready from the control plane's (Deployment, scheduler, KWOK)."""
+    for line in bench.operator.log_path.read_text().splitlines():
+        if not line.startswith("{"):
+            continue
+        entry = json.loads(line)
+        if (entry.get("namespace"), entry.get("agent")) == (namespace, name) and entry.get("timestamp"):
+            return datetime.fromisoformat(entry["timestamp"]).timestamp()
+    return None
 
 
 def apiserver_writes(api: client.ApiClient) -> dict[str, float]:
@@ -253,6 +279,7 @@ def main() -> None:
     q = results["good_agent_quiet"]["create_to_ready_seconds"]
     b = noisy["good_agent_right_after_each_burst"]["create_to_ready_seconds"]
     t = noisy["good_agent_after_settled"]["create_to_ready_seconds"]
+    b_samples = noisy["good_agent_right_after_each_burst"]["samples"]
     rows = [
         (
             f"good agent create->Ready, quiet (median/max of {q['n']})",
@@ -267,6 +294,10 @@ def main() -> None:
             "ratio burst / settled to quiet (medians)",
             f"{noisy['ratio_burst_median_to_quiet_median']}x / "
             f"{noisy['ratio_settled_median_to_quiet_median']}x",
+        ),
+        (
+            "create -> operator's first write, quiet / burst (medians)",
+            f"{_acted(quiet)} / {_acted(b_samples)}",
         ),
         (
             "first create -> all broken Stalled truthfully",
