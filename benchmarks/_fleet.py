@@ -180,6 +180,7 @@ def apply_floor(api: client.ApiClient, namespace: str, names: list[str], workers
                 namespace=namespace,
                 field_manager="fleet-bench-floor",
                 force_conflicts=True,
+                serialize=False,  # the response is not needed: no Python object tree per apply
             )
         return len(per_agent[name])
 
