@@ -8,8 +8,11 @@ Imported after _cluster_bench, which puts the repository root on sys.path.
 from __future__ import annotations
 
 import math
+import re
+import ssl
 import threading
 import time
+import urllib.request
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,6 +24,7 @@ from agent_operator.loader import load_agent
 from agent_operator.render import render
 from tests.support.kube import apiserver_requests, create_namespace, delete_namespace, namespace_name
 from tests.support.operator import agent_manifest
+from tests.support.outage import CONTROLLER_MANAGER, ControlPlane
 
 PODS_PER_NODE = 110
 REPLICAS = int(agent_manifest("x", "x")["spec"]["replicas"])
@@ -74,6 +78,43 @@ def rate_per_hour(counts: Counts, seconds: float) -> Counts:
 def subtract(a: Counts, b: Counts) -> Counts:
     """a - b per key (keys of both); what a window added over a baseline."""
     return {k: round(a.get(k, 0.0) - b.get(k, 0.0), 1) for k in sorted({*a, *b})}
+
+
+# -- the controller-manager's client-side rate limit -------------------------------------------
+
+
+def controller_manager_throttle() -> dict[str, float] | None:
+    """Seconds kube-controller-manager's requests have waited in its own client rate limiter
+    (``--kube-api-qps`` 20 per controller), summed over verbs, and how many requests; None off the
+    local cluster. What a burst of Deployments waits for here, operator or not."""
+    try:
+        component = ControlPlane.local().components[CONTROLLER_MANAGER]
+    except (RuntimeError, OSError, ValueError):
+        return None
+    port = next(a.split("=", 1)[1] for a in component.argv if a.startswith("--secure-port="))
+    pki = next(a.split("=", 1)[1] for a in component.argv if a.startswith("--root-ca-file=")).rsplit("/", 1)[
+        0
+    ]
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    context.load_cert_chain(f"{pki}/admin.crt", f"{pki}/admin.key")
+    with urllib.request.urlopen(f"https://127.0.0.1:{port}/metrics", context=context, timeout=10) as resp:
+        text = resp.read().decode()
+    name = "rest_client_rate_limiter_duration_seconds"
+    total = {"seconds": 0.0, "requests": 0.0}
+    for line in text.splitlines():
+        found = re.match(rf"{name}_(sum|count)\{{[^}}]*\}} (\S+)$", line)
+        if found:
+            total["seconds" if found.group(1) == "sum" else "requests"] += float(found.group(2))
+    return total
+
+
+def throttle_delta(
+    after: dict[str, float] | None, before: dict[str, float] | None
+) -> dict[str, float] | None:
+    if after is None or before is None:
+        return None
+    return {k: round(after[k] - before[k], 1) for k in after}
 
 
 # -- capacity ------------------------------------------------------------------------------------

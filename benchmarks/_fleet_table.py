@@ -11,6 +11,12 @@ def _by_kind(per_agent: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:g}" for k, v in sorted(per_agent.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+def _wait(throttle: dict[str, float] | None) -> str:
+    if not throttle:
+        return "n/a"
+    return f"{throttle['seconds']:g}s over {throttle['requests']:g} requests"
+
+
 def print_fleet_table(r: dict[str, Any]) -> None:
     n = r["agents"]
     floor, created, soak, startup = r["floor"], r["create"], r["soak"], r["startup"]
@@ -34,6 +40,11 @@ def print_fleet_table(r: dict[str, Any]) -> None:
             f"{ready['median']:.1f}s / {ready['p95']:.1f}s / {ready['max']:.1f}s",
         ),
         ("  ratio to the floor", f"{r['ratio_to_floor']:.2f}x"),
+        (
+            "controller-manager rate-limiter wait: floor / operator",
+            f"{_wait(floor.get('controller_manager_rate_limit_wait'))} / "
+            f"{_wait(created.get('controller_manager_rate_limit_wait'))}",
+        ),
         ("operator writes per created agent", f"{created['operator_writes_per_agent']:g}"),
         ("  by verb and kind", _by_kind(created["operator_writes_per_agent_by_verb_kind"])),
         ("apiserver writes per created agent, all clients", f"{api_writes / n:.1f} (leases aside)"),

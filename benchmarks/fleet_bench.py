@@ -47,12 +47,14 @@ from _cluster_bench import (
 from _fleet import (
     apiserver_counts,
     apply_floor,
+    controller_manager_throttle,
     counts_delta,
     delete_and_wait,
     fresh_namespace,
     rate_per_hour,
     require_capacity,
     subtract,
+    throttle_delta,
     writes_only,
 )
 from _fleet_table import print_fleet_table
@@ -76,7 +78,11 @@ def floor_phase(count: int, workers: int, baseline_window: float) -> dict[str, A
     capacity = require_capacity(core, count)
     namespace = fresh_namespace(core, f"fleet-floor-{count}")
     try:
+        throttle_before = controller_manager_throttle()
         floor = apply_floor(api, namespace, agent_names(count), workers)
+        floor["controller_manager_rate_limit_wait"] = throttle_delta(
+            controller_manager_throttle(), throttle_before
+        )
         time.sleep(5)  # the controllers' status updates after the last pod are not baseline
         before = apiserver_counts(api)
         time.sleep(baseline_window)
@@ -100,9 +106,11 @@ def create_phase(bench: Bench, namespace: str, count: int, workers: int) -> dict
     op = bench.operator
     names = agent_names(count)
     op_before, api_before = op.metrics(), apiserver_counts(bench.api)
+    throttle_before = controller_manager_throttle()
     started = time.time()
     clock = timed_batch(bench, namespace, names, workers, timeout=max(600.0, count * 6.0))
     all_ready = max(clock.ready.values()) - started
+    throttle = throttle_delta(controller_manager_throttle(), throttle_before)
     settled = settle(op, timeout=max(180.0, count * 1.0))
     op_after, api_after = op.metrics(), apiserver_counts(bench.api)
     writes = requests_by(op_after, op_before, WRITE_VERBS)
@@ -113,6 +121,7 @@ def create_phase(bench: Bench, namespace: str, count: int, workers: int) -> dict
         "create_to_ready_seconds": summary(clock.latencies()),
         "first_create_to_all_ready_seconds": round(all_ready, 3),
         "settle_after_ready_seconds": round(settled, 1),
+        "controller_manager_rate_limit_wait": throttle,
         "operator_writes": writes,
         "operator_writes_per_agent": round(writes["total"] / count, 2),
         "operator_writes_per_agent_by_verb_kind": {
