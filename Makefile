@@ -83,10 +83,17 @@ manifests: chart-crds ## Render manifests/install.yaml from the chart with defau
 	hack/render-manifests.sh > manifests/install.yaml.tmp && mv manifests/install.yaml.tmp manifests/install.yaml
 
 # Operator and rollout benchmarks on the local control plane (benchmarks/README.md).
-.PHONY: bench-operator
+.PHONY: bench-operator bench-fleet
 BENCH_AGENTS ?= 100
+FLEET_AGENTS ?= 100
+FLEET_ARGS ?=
 
 bench-operator: $(STAMP) cluster-up ## Operator (create->Ready, writes, RSS), rollout and analysis-rollback benchmarks
 	$(BIN)/python benchmarks/operator_bench.py --agents $(BENCH_AGENTS)
 	$(BIN)/python benchmarks/rollout_bench.py
 	$(BIN)/python benchmarks/analysis_rollback_bench.py
+
+# One run: floor, N agents to Ready, writes, idle requests, RSS soak, start-up (issue 14). N x 2 pods
+# must fit the KWOK nodes: e.g. `KWOK_NODES=20 FLEET_AGENTS=1000 make bench-fleet`.
+bench-fleet: $(STAMP) cluster-up ## Fleet benchmark at FLEET_AGENTS=N (default 100; FLEET_ARGS="--soak 3600")
+	$(BIN)/python benchmarks/fleet_bench.py --agents $(FLEET_AGENTS) $(FLEET_ARGS)

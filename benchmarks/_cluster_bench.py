@@ -141,7 +141,8 @@ class Bench:
 
 
 @contextmanager
-def running_bench(log_name: str) -> Iterator[Bench]:
+def running_bench(log_name: str, operator_args: tuple[str, ...] = ()) -> Iterator[Bench]:
+    """The cluster and one started operator (``operator_args``: extra flags for it)."""
     elsewhere = refuse_if_operator_running()
     if elsewhere:
         print("note: operators of other clusters share this machine's CPUs:\n  " + "\n  ".join(elsewhere))
@@ -150,7 +151,7 @@ def running_bench(log_name: str) -> Iterator[Bench]:
     install_crds(api)
     log_path = LOG_DIR / log_name
     log_path.unlink(missing_ok=True)
-    operator = OperatorProcess(cluster, log_path)
+    operator = OperatorProcess(cluster, log_path, extra_args=operator_args)
     operator.start()
     bench = Bench(cluster, api, operator)
     print(f"operator pid {bench.operator_pid()}, log {log_path}", flush=True)

@@ -3,8 +3,8 @@
 #
 #   etcd + kube-apiserver + kube-controller-manager + kube-scheduler, started by
 #   kwokctl (--runtime binary) from the binaries hack/build-tools.sh built, plus
-#   the KWOK controller with hack/kwok/stages.yaml and $AGENT_OPERATOR_NODES
-#   (default 3) fake nodes.
+#   the KWOK controller with hack/kwok/stages.yaml and $KWOK_NODES fake nodes
+#   (110 pods each; default 3, or the count the running cluster was last given).
 #
 # Idempotent: a healthy cluster built from the same binaries and stages is reused;
 # a dead, half-dead or outdated one is deleted and recreated. The kubeconfig is
@@ -27,6 +27,7 @@ if is_true "${USE_EXISTING_CLUSTER:-}"; then
   exit 0
 fi
 
+resolve_node_count
 "$ROOT/hack/build-tools.sh"
 mkdir -p "$LOCAL" "$KWOK_WORKDIR/clusters"
 
@@ -44,7 +45,8 @@ for dir in "$KWOK_WORKDIR"/clusters/ao-*; do
   fi
 done
 
-# The stamp identifies what a cluster was built from; any change recreates it.
+# The stamp identifies what a cluster was built from; any change recreates it. The node count is
+# not part of it: nodes are added or removed below without a new control plane.
 resolve() { readlink -f "$LOCAL_BIN/$1"; }
 declare -A BIN=(
   [etcd]="$(resolve etcd)"
@@ -55,7 +57,7 @@ declare -A BIN=(
 )
 stamp="$(
   {
-    printf '%s\n' "${BIN[@]}" "$CLUSTER_NODES"
+    printf '%s\n' "${BIN[@]}"
     cat "$ROOT/hack/kwok/kwokctl.yaml" "$ROOT/hack/kwok/stages.yaml" "$ROOT/hack/kwok/nodes.yaml"
   } | sha256sum | cut -c1-16
 )"
@@ -130,11 +132,26 @@ done
 zones=(a b c)
 nodes=()
 for ((i = 0; i < CLUSTER_NODES; i++)); do nodes+=("node/kwok-node-$i"); done
+# Each node gets a /24 of its own (10.244.<i>.0/24) for KWOK to hand pod IPs from: 254 addresses
+# for its 110 pods. Without one, KWOK numbers every pod from a single /24 past its end.
 for ((i = 0; i < CLUSTER_NODES; i++)); do
   name="kwok-node-$i"
-  sed -e "s/NODE_NAME/$name/g" -e "s/ZONE/zone-${zones[i % 3]}/" "$ROOT/hack/kwok/nodes.yaml"
+  sed -e "s/NODE_NAME/$name/g" -e "s/ZONE/zone-${zones[i % 3]}/" -e "s|POD_CIDR|10.244.$i.0/24|" \
+    "$ROOT/hack/kwok/nodes.yaml"
   echo "---"
 done | kc apply --server-side --field-manager=agent-operator-cluster-up -f - >/dev/null
+# Fewer nodes than last time: remove the surplus (their pods are garbage-collected).
+surplus=()
+while read -r node; do
+  if [[ "$node" =~ ^node/kwok-node-([0-9]+)$ ]] && ((BASH_REMATCH[1] >= CLUSTER_NODES)); then
+    surplus+=("$node")
+  fi
+done < <(kc get nodes -l type=kwok -o name)
+if ((${#surplus[@]})); then
+  log "removing ${#surplus[@]} surplus node(s): ${surplus[*]}"
+  kc delete --wait=false "${surplus[@]}" >/dev/null
+fi
+printf '%s\n' "$CLUSTER_NODES" >"$CLUSTER_DIR/agent-operator.nodes"
 
 if ! kc wait --for=condition=Ready --timeout=90s "${nodes[@]}" >/dev/null; then
   log "nodes not Ready after 90s; see $CLUSTER_DIR/logs/kwok-controller.log"
@@ -152,7 +169,7 @@ until kc -n default get serviceaccount default >/dev/null 2>&1; do
 done
 
 server="$(kc config view --minify -o jsonpath='{.clusters[0].cluster.server}')"
-log "cluster $CLUSTER_NAME ready in $((SECONDS - start))s: $server, $CLUSTER_NODES Ready nodes"
+log "cluster $CLUSTER_NAME ready in $((SECONDS - start))s: $server, $CLUSTER_NODES Ready nodes ($((CLUSTER_NODES * 110)) pods)"
 log "  logs: .local/cluster-logs/ -> $CLUSTER_DIR/logs"
 log "  kubectl: .local/bin/kubectl ($("$LOCAL_BIN/kubectl" version --client 2>/dev/null | head -1))"
 echo "export KUBECONFIG=$CLUSTER_KUBECONFIG"

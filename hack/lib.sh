@@ -21,8 +21,27 @@ if [[ -z "${AGENT_OPERATOR_CLUSTER:-}" ]]; then
 fi
 CLUSTER_NAME="$AGENT_OPERATOR_CLUSTER"
 CLUSTER_DIR="$KWOK_WORKDIR/clusters/$CLUSTER_NAME"
-CLUSTER_NODES="${AGENT_OPERATOR_NODES:-3}"
+# How many KWOK nodes: KWOK_NODES (`KWOK_NODES=12 make cluster-up`), or its older name
+# AGENT_OPERATOR_NODES. Unset, a running cluster keeps the count it was last given (so the test
+# fixture's own cluster-up does not shrink a cluster a benchmark grew) and a new one gets 3.
+# resolve_node_count sets CLUSTER_NODES.
+CLUSTER_NODES_REQUESTED="${KWOK_NODES:-${AGENT_OPERATOR_NODES:-}}"
+DEFAULT_NODES=3
+MAX_NODES=250
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok-controller)
+
+# resolve_node_count: set CLUSTER_NODES from the request, the running cluster's record, or 3.
+resolve_node_count() {
+  local requested="$CLUSTER_NODES_REQUESTED"
+  if [[ -z "$requested" ]]; then
+    requested="$(cat "$CLUSTER_DIR/agent-operator.nodes" 2>/dev/null || echo "$DEFAULT_NODES")"
+  fi
+  if ! [[ "$requested" =~ ^[0-9]+$ ]] || ((requested < 1 || requested > MAX_NODES)); then
+    log "KWOK_NODES=$requested: expected a whole number of nodes from 1 to $MAX_NODES (each holds 110 pods)"
+    exit 2
+  fi
+  CLUSTER_NODES="$requested"
+}
 
 log() { printf '[%s] %s\n' "${LOG_PREFIX:-cluster}" "$*" >&2; }
 

@@ -8,15 +8,19 @@ CLUSTER_KUBECONFIG := $(CURDIR)/.local/kubeconfig
 LOCAL_BIN := $(CURDIR)/.local/bin
 KUBECTL := $(LOCAL_BIN)/kubectl --kubeconfig $(CLUSTER_KUBECONFIG)
 
-# The scripts and the pytest fixtures read it from the environment.
-export USE_EXISTING_CLUSTER
+# Simulated KWOK nodes of 110 pods each (`KWOK_NODES=12 make cluster-up`). Unset: 3 for a new
+# cluster, and a running cluster keeps the count it was last given (docs/cluster.md).
+KWOK_NODES ?=
+
+# The scripts and the pytest fixtures read them from the environment.
+export USE_EXISTING_CLUSTER KWOK_NODES
 
 .PHONY: tools cluster-up cluster-down cluster-status cluster-test-prereqs demo
 
 tools: ## Build (or reuse from ~/.cache/agent-operator) kube-apiserver, etcd, kwok, kubectl, helm, prometheus
 	@hack/build-tools.sh
 
-cluster-up: ## Start or reuse the local control plane; kubeconfig in .local/kubeconfig
+cluster-up: ## Start or reuse the local control plane (KWOK_NODES=N nodes); kubeconfig in .local/kubeconfig
 	@hack/cluster-up.sh
 
 cluster-down: ## Stop and delete the local control plane
