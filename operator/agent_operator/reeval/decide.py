@@ -27,6 +27,7 @@ from ..rollout.types import EvaluationObservation, Event
 from .types import ReevalInput, ReevalPlan, ReevalState, Regression, ScheduledRun, ScoreRecord
 
 LIFT_HINT = "a new revision in the spec, agentctl rollback, or onRegression: Alert lifts it"
+_VERB = {"Passed": "passed", "Failed": "failed", "TimedOut": "timed out"}
 
 
 def plan_reeval(inp: ReevalInput) -> ReevalPlan:
@@ -137,7 +138,7 @@ def _finish(inp: ReevalInput, spec: Evaluation, state: ReevalState, events: list
         Event(
             "Warning",
             "EvaluationRegressed",
-            f"scheduled evaluation of serving revision {run.revision} {record.result.lower()}: "
+            f"scheduled evaluation of serving revision {run.revision} {_VERB[record.result]}: "
             f"{record.message} ({shown}); {then}",
         )
     )
