@@ -27,6 +27,7 @@ from ..rollout.types import EvaluationObservation, Event
 from .types import ReevalInput, ReevalPlan, ReevalState, Regression, ScheduledRun, ScoreRecord
 
 LIFT_HINT = "a new revision in the spec, agentctl rollback, or onRegression: Alert lifts it"
+SLOT_MARGIN_SECONDS = 0.25
 _VERB = {"Passed": "passed", "Failed": "failed", "TimedOut": "timed out"}
 
 
@@ -218,13 +219,14 @@ def _when(moment: datetime | None) -> str:
 
 
 def _timer(inp: ReevalInput, spec: Evaluation, state: ReevalState, upcoming: datetime | None) -> float | None:
-    """Wake a second past the soonest deadline: the next slot, or the running Job's timeout.
-    Job completion wakes the agent by its own watch event."""
+    """Seconds until the soonest deadline: the next slot (a slot is due from its very second on,
+    so a small margin covers a timer firing early), or a second past the running Job's timeout
+    (judged strictly after it). Job completion wakes the agent by its own watch event."""
     timers: list[float] = []
     if state.running is not None:
         elapsed = (inp.now - state.running.started_at).total_seconds()
         timers.append(spec.timeout_seconds - elapsed + 1)
     elif upcoming is not None:
-        timers.append((upcoming - inp.now).total_seconds() + 1)
+        timers.append((upcoming - inp.now).total_seconds() + SLOT_MARGIN_SECONDS)
     pending = [t for t in timers if t > 0]
     return min(pending) if pending else None

@@ -91,7 +91,7 @@ def test_a_new_schedule_is_anchored_at_now_and_runs_at_its_first_slot() -> None:
     plan = plan_reeval(first)
     assert (plan.state.since, plan.state.running, plan.run_job) == (at(0.5), None, False)
     assert plan.next_run == at(1)
-    assert plan.requeue_after == pytest.approx(31)
+    assert plan.requeue_after == pytest.approx(30.25)
     assert plan.condition is not None
     assert (plan.condition.status, plan.condition.reason) == ("False", "NotEvaluatedYet")
     due = plan_reeval(replace(first, state=plan.state, now=at(1) + timedelta(seconds=2)))
