@@ -87,7 +87,10 @@ class Cron:
 def _expand(text: str, index: int) -> frozenset[int]:
     name, _, low, high = _VALUES[index]
     if not _FIELD_RES[index].match(text):
-        raise CronError(f"{name} field {text!r} is not valid: use *, N, A-B, lists A,B and steps /S")
+        raise CronError(
+            f"{name} field {text!r} is not valid ({name} is {low}-{high}): "
+            "use *, N, A-B, lists A,B and steps /S (1-99), numbers only"
+        )
     out: set[int] = set()
     for item in text.split(","):
         body, _, step_text = item.partition("/")
