@@ -53,6 +53,37 @@ def example_agents() -> list[tuple[str, dict[str, Any]]]:
 
 Path_ = tuple[str | int, ...]
 
+CRON_CASES = (
+    "0 3 * * *",
+    "*/15 9-17 * * 1-5",
+    "0 0 1,15 * *",
+    "05-10 0 * * 7",
+    "0  3 * * *",
+    "60 * * * *",
+    "* 24 * * *",
+    "* * 0 * *",
+    "* * 32 * *",
+    "* * * 13 *",
+    "* * * * 8",
+    "*/0 * * * *",
+    "*/100 * * * *",
+    "5-1 * * * *",
+    "0 9-17 * * 5-1",
+    "1-2,09-08 * * * *",
+    "* * * JAN *",
+    "* * * * MON",
+    "@daily",
+    "* * * *",
+    "* * * * * *",
+    " 0 3 * * *",
+    "0 3 * * * ",
+    "0\t3 * * *",
+    "1,,2 * * * *",
+    "? * * * *",
+    "0 " * 48 + "*",
+)
+"""Cron expressions around every rule of the grammar (cron.py): bounds, steps, order, shape."""
+
 
 def _walk(node: Any, path: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
     yield path, node
@@ -136,7 +167,14 @@ def _semantic_variants(stem: str, agent: dict[str, Any]) -> Iterator[Variant]:
     def ingress(peer: Any) -> Callable[[dict[str, Any]], None]:
         return lambda spec: spec.setdefault("network", {}).__setitem__("ingressFrom", [peer])
 
+    def evaluation(**fields: Any) -> Callable[[dict[str, Any]], None]:
+        suite = {"image": "registry.example.com/evals@sha256:" + "e" * 64}
+        return lambda spec: spec.__setitem__("evaluation", {**spec.get("evaluation", suite), **fields})
+
     cases: dict[str, Callable[[dict[str, Any]], None]] = {
+        **{f"schedule {text!r}": evaluation(schedule=text) for text in CRON_CASES},
+        "onRegression unknown": evaluation(onRegression="Page"),
+        "onRegression Suspend": evaluation(onRegression="Suspend"),
         "requests above limits": resources({"cpu": "2"}, {"cpu": "1500m"}),
         "requests equal limits": resources(
             {"cpu": "1", "memory": "1Gi"}, {"cpu": "1000m", "memory": "1024Mi"}

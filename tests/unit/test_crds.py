@@ -22,6 +22,7 @@ from agent_operator.api import AgentDeployment, ReadinessPolicy, format_validati
 from agent_operator.api.base import _QUANTITY
 from agent_operator.api.core import CIDR_RULE, PEER_SHAPE, REQUESTS_WITHIN_LIMITS
 from agent_operator.api.crd import crd_file_name, crd_yaml, custom_resource_definitions, write_crds
+from agent_operator.cron import CRON_RULE
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD_DIR = ROOT / "crds"
@@ -329,9 +330,10 @@ def _is_cidr(value: str) -> bool:
     return True
 
 
-# Rules using Kubernetes CEL libraries the offline evaluator lacks (quantity comparison); the real
-# apiserver checks them in tests/integration/test_crd_admission.py and test_validity_agreement.py.
-APISERVER_ONLY = {REQUESTS_WITHIN_LIMITS}
+# Rules using Kubernetes CEL libraries the offline evaluator lacks (quantity comparison, the strings
+# library's split); the real apiserver checks them in tests/integration/test_crd_admission.py and
+# test_validity_agreement.py.
+APISERVER_ONLY = {REQUESTS_WITHIN_LIMITS, CRON_RULE[1]}
 
 
 def admission_failures(obj: dict[str, Any], *, defaulted: bool = True) -> list[str]:
@@ -437,6 +439,10 @@ BAD_AGENTS: list[tuple[str, dict[str, Any]]] = [
         _agent(rollout={"strategy": "Recreate", "canary": {"steps": []}}),
     ),
     ("an evaluate step needs spec.evaluation", _canary({"setWeight": 10}, {"evaluate": {}})),
+    (
+        CRON_RULE[1],
+        _agent(evaluation={"image": "registry.example.com/evals:1", "schedule": "0 9-17 * * 5-1"}),
+    ),
     (
         "maxSeconds must be at least initialSeconds",
         _agent(runtime={"retry": {"limit": 3, "backoff": {"initialSeconds": 10, "maxSeconds": 5}}}),

@@ -7,6 +7,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from ..cron import CRON_PATTERN, CRON_RULE, MAX_CRON_LENGTH, BackwardsRangeError, CronError, check_cron
 from .analysis import Analysis, AnalysisRunStatus, AnalyzeStep, check_analysis_references
 from .base import (
     INT32_MAX,
@@ -37,6 +38,7 @@ from .core import (
     check_cidr,
 )
 from .meta import Condition, ObjectMeta
+from .scheduled import ScheduledEvaluationStatus
 
 GROUP: Final = "agentoperator.dev"
 VERSION: Final = "v1alpha1"
@@ -415,6 +417,29 @@ class Evaluation(ApiModel):
     """Extra labels of the evaluation pod (cost allocation, mesh opt-out...)."""
     annotations: dict[str, str] | None = None
     """Extra annotations of the evaluation pod."""
+    schedule: str | None = Field(
+        default=None,
+        json_schema_extra={
+            "maxLength": MAX_CRON_LENGTH,
+            "pattern": CRON_PATTERN,
+            "x-kubernetes-validations": [{"rule": CRON_RULE[0], "message": CRON_RULE[1]}],
+        },
+    )
+    """Cron schedule (5 fields, UTC, e.g. "0 3 * * *") re-evaluating the stable revision; see docs."""
+    on_regression: Literal["Alert", "Suspend"] | None = None
+    """Alert (default): condition and Warning event only; Suspend: also scale every revision to 0."""
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return check_cron(value)
+        except BackwardsRangeError:
+            raise ValueError(CRON_RULE[1]) from None  # word for word the CRD rule's message
+        except CronError as exc:
+            raise ValueError(f"not a cron expression: {exc}") from None
 
 
 class PauseStep(ApiModel):
@@ -729,6 +754,8 @@ class AgentDeploymentStatus(ApiModel):
     """Command annotations the operator could not act on, and why."""
     rollout: RolloutStatus | None = None
     """Rollout progress."""
+    scheduled_evaluation: ScheduledEvaluationStatus | None = None
+    """spec.evaluation.schedule: the runs of the serving revision and its score trend."""
 
 
 class AgentDeployment(ApiModel):

@@ -14,7 +14,9 @@ from typing import Any
 import yaml
 
 from ..controller.history import Revision
-from ..controller.status_codec import analysis_to_wire, state_from_status
+from ..controller.scheduled_codec import reeval_state, scores_to_wire
+from ..controller.status_codec import analysis_to_wire, read_status, state_from_status
+from ..reeval import ScoreRecord
 from ..rollout.types import AnalysisRun
 
 
@@ -34,6 +36,8 @@ class HistoryRow:
     image: str
     analysis: tuple[AnalysisRun, ...] = ()
     """Its canary's latest measurements of spec.analysis, oldest first."""
+    scheduled: tuple[ScoreRecord, ...] = ()
+    """Its last scheduled re-evaluations while it served, oldest first."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -47,6 +51,7 @@ class HistoryRow:
             "score": self.score,
             "image": self.image or None,
             "analysis": [analysis_to_wire(r) for r in self.analysis] or None,
+            "scheduledScores": scores_to_wire(self.scheduled) or None,
         }
 
     @property
@@ -60,14 +65,26 @@ class HistoryRow:
 
 
 HISTORY_HEADERS = (
-    "NUMBER", "REVISION", "CREATED", "OUTCOME", "REASON", "APPROVED BY", "SCORE", "ANALYSIS", "IMAGE",
+    "NUMBER", "REVISION", "CREATED", "OUTCOME", "REASON", "APPROVED BY", "SCORE", "SCHEDULED", "ANALYSIS",
+    "IMAGE",
 )  # fmt: skip
+
+
+def format_trend(scores: Sequence[ScoreRecord]) -> str:
+    """Scheduled scores oldest first, e.g. ``0.95 0.93 0.61!``: ``!`` marks a run that failed
+    (below minScore, the Job failed, or timed out); a run without a score shows its result."""
+    if not scores:
+        return "-"
+    return " ".join(
+        (f"{s.score:g}" if s.score is not None else s.result) + ("!" if s.regressed else "") for s in scores
+    )
 
 
 def history_rows(history: Mapping[str, Revision], status: Mapping[str, Any]) -> list[HistoryRow]:
     """Every revision, oldest first. The current canary has no outcome annotation yet, so its gates
     come from the status the operator keeps while it rolls out."""
     state = state_from_status(dict(status))
+    schedule = reeval_state(read_status(dict(status)))
     rows = []
     for rev in sorted(history.values(), key=lambda r: r.number):
         approvals, evaluations = rev.annotations.approvals, rev.annotations.evaluations
@@ -86,6 +103,9 @@ def history_rows(history: Mapping[str, Revision], status: Mapping[str, Any]) -> 
             else ""
         )
         scores = [e.score for e in evaluations if e.score is not None]
+        scheduled = rev.annotations.scores
+        if rev.revision == schedule.revision and schedule.scores:
+            scheduled = schedule.scores  # status is written in the same reconcile, and never skipped
         rows.append(
             HistoryRow(
                 number=rev.number,
@@ -100,6 +120,7 @@ def history_rows(history: Mapping[str, Revision], status: Mapping[str, Any]) -> 
                     ((rev.body.get("data") or {}).get("spec") or {}).get("container", {}).get("image", "")
                 ),
                 analysis=analysis,
+                scheduled=scheduled,
             )
         )
     return rows
@@ -115,6 +136,7 @@ def format_history(rows: Sequence[HistoryRow]) -> str:
             r.reason or "-",
             r.approved_by or "-",
             format_score(r.score),
+            format_trend(r.scheduled),
             r.analysis_text,
             r.image or "-",
         )

@@ -15,12 +15,13 @@ from pydantic import ValidationError
 from ..api.agent import AgentDeploymentSpec, RolloutStatus
 from ..api.analysis import AnalysisRunStatus
 from ..controller.history import Revision
+from ..controller.scheduled_codec import reeval_state
 from ..controller.status_codec import read_status
-from ..controller.timefmt import parse_time
+from ..controller.timefmt import format_time, parse_time
 from ..render import REVISION_LABEL
 from ._analysis_view import analysis_table
 from ._console import Console
-from ._history import format_score, format_table
+from ._history import format_score, format_table, format_trend
 
 EVENTS_SHOWN = 5
 CONDITION_ORDER = ("Ready", "Reconciling", "Stalled", "PolicyCompliant", "Progressing")
@@ -134,6 +135,7 @@ def status_view(
         "failure": {k: v for k, v in failure.items() if v},
         "rollbackOverride": rollout.rollback_override,
         "analysis": rollout.analysis.to_wire() if rollout.analysis else None,
+        "scheduledEvaluation": status.scheduled_evaluation.to_wire() if status.scheduled_evaluation else None,
         "conditions": _ordered_conditions([c.to_wire() for c in status.conditions or []]),
         "readiness": status.readiness.to_wire() if status.readiness else None,
         "missingSecrets": status.missing_secrets or [],
@@ -221,6 +223,9 @@ def format_status(view: Mapping[str, Any], console: Console, now: datetime) -> s
         field(
             "override", f"manual rollback pins revision {view['rollbackOverride']} (revert the spec in Git)"
         )
+    scheduled = view.get("scheduledEvaluation")
+    if scheduled:
+        field("schedule", _schedule_text(scheduled, console, now))
     field("readiness", _readiness_text(view))
     if view.get("missingSecrets"):
         field("secrets", console.style(f"missing: {', '.join(view['missingSecrets'])}", "red"))
@@ -307,6 +312,25 @@ def _revisions_text(view: Mapping[str, Any]) -> str:
     if current and current not in (view.get("stableRevision"), view.get("canaryRevision")):
         text += f"  spec asks for {label(current)}"
     return text
+
+
+def _schedule_text(scheduled: Mapping[str, Any], console: Console, now: datetime) -> str:
+    """spec.evaluation.schedule in one line: the serving revision's trend, what runs, what is next."""
+    state = reeval_state(read_status({"scheduledEvaluation": scheduled}))
+    parts = [
+        f"{state.schedule} (UTC)",
+        f"revision {state.revision or 'none'} scores {format_trend(state.scores)}",
+    ]
+    if state.running is not None:
+        parts.append(f"running since {_age(format_time(state.running.started_at), now)} ago")
+    upcoming = parse_time(scheduled.get("nextScheduleTime"))
+    if upcoming is not None and state.running is None:
+        parts.append(f"next {format_time(upcoming)}" + (" (overdue: held)" if upcoming <= now else ""))
+    if state.suspended_revision:
+        parts.append(
+            console.style(f"revision {state.suspended_revision} suspended by onRegression: Suspend", "red")
+        )
+    return "; ".join(parts)
 
 
 def _percent(value: Any) -> str:

@@ -42,23 +42,53 @@ def _service_url(agent: AgentDeployment, service: str) -> str:
     return f"http://{service}.{namespace}.svc{port}"
 
 
+SCHEDULE_STEP: Final = "schedule"
+"""The evaluation-step label of a scheduled run's Job (a gate's carries its step index)."""
+
+
+def scheduled_job_name(agent_name: str, revision: str, slot: datetime) -> str:
+    """One name per (revision, cron slot): a slot is run at most once, across restarts."""
+    digest = hashlib.sha256(f"{revision}/{SCHEDULE_STEP}/{format_time(slot)}".encode()).hexdigest()[:10]
+    return f"{agent_name[:40]}-eval-{digest}"
+
+
 def evaluation_job(agent: AgentDeployment, revision: str, step: int, started: datetime) -> dict[str, Any]:
     """The Job that evaluates ``revision`` at canary step ``step`` for the attempt that began at
-    ``started``. Requires spec.evaluation."""
+    ``started``: AGENT_URL is the canary, BASELINE_URL the stable revision. Requires spec.evaluation."""
+    name = agent.metadata.name
+    env = [
+        {"name": "AGENT_URL", "value": _service_url(agent, f"{name}-canary")},
+        {"name": "BASELINE_URL", "value": _service_url(agent, f"{name}-stable")},
+    ]
+    return _job(agent, job_name(name, revision, step, started), revision, str(step), env)
+
+
+def scheduled_evaluation_job(agent: AgentDeployment, revision: str, slot: datetime) -> dict[str, Any]:
+    """The Job of spec.evaluation.schedule's run for ``slot``: AGENT_URL is the stable (serving)
+    revision, and EVALUATION_TRIGGER=schedule tells the suite there is no baseline to compare."""
+    name = agent.metadata.name
+    env = [
+        {"name": "AGENT_URL", "value": _service_url(agent, f"{name}-stable")},
+        {"name": "EVALUATION_TRIGGER", "value": SCHEDULE_STEP},
+    ]
+    return _job(agent, scheduled_job_name(name, revision, slot), revision, SCHEDULE_STEP, env)
+
+
+def _job(
+    agent: AgentDeployment, job: str, revision: str, step_label: str, urls: list[dict[str, str]]
+) -> dict[str, Any]:
     suite = agent.spec.evaluation
     if suite is None:
-        raise ValueError("spec.evaluation is required for an evaluate step")
-    name = agent.metadata.name
+        raise ValueError("spec.evaluation is required for an evaluation Job")
     labels = {
         **revision_labels(agent, revision),
         ROLE_LABEL: EVALUATION_ROLE,
-        EVALUATION_STEP_LABEL: str(step),
+        EVALUATION_STEP_LABEL: step_label,
     }
     # The operator's labels win: they are how the Job and its pods are found again.
     pod_labels = {**(suite.labels or {}), **labels}
     env = [
-        {"name": "AGENT_URL", "value": _service_url(agent, f"{name}-canary")},
-        {"name": "BASELINE_URL", "value": _service_url(agent, f"{name}-stable")},
+        *urls,
         {"name": "REVISION", "value": revision},
         {"name": "MIN_SCORE", "value": f"{suite.min_score:g}"},
         *[e.to_wire() for e in suite.env or []],
@@ -80,7 +110,7 @@ def evaluation_job(agent: AgentDeployment, revision: str, step: int, started: da
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": object_meta(agent, job_name(name, revision, step, started), labels),
+        "metadata": object_meta(agent, job, labels),
         "spec": {
             "backoffLimit": suite.backoff_limit,
             "activeDeadlineSeconds": suite.timeout_seconds,

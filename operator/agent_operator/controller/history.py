@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..api.agent import AgentDeployment, AgentDeploymentSpec
+from ..reeval import ScoreRecord
 from ..render import REVISION_LABEL, object_meta, revision_labels
 from ..rollout.types import HistoryEntry, HistoryUpdate, RolloutPlan
 from .diff import with_applied_hash
@@ -84,12 +85,24 @@ def new_revision(agent: AgentDeployment, revision: str, number: int) -> dict[str
     }
 
 
-def with_outcome(entry: Revision, update: HistoryUpdate, now: datetime) -> dict[str, Any]:
-    """An existing ControllerRevision with its outcome annotations set (data untouched)."""
+def _annotated(entry: Revision, recorded: HistoryAnnotations) -> dict[str, Any]:
+    """An existing ControllerRevision with the annotations ``recorded`` (data untouched)."""
     body = {k: v for k, v in entry.body.items() if k in ("apiVersion", "kind", "revision", "data")}
     body.setdefault("apiVersion", "apps/v1")
     body.setdefault("kind", "ControllerRevision")
     meta = entry.body["metadata"]
+    keep = {k: meta[k] for k in ("name", "namespace", "labels", "ownerReferences") if k in meta}
+    body["metadata"] = {**keep, "annotations": history_annotations(recorded)}
+    return body
+
+
+def with_scores(entry: Revision, scores: tuple[ScoreRecord, ...]) -> dict[str, Any]:
+    """An existing ControllerRevision with its scheduled re-evaluation scores set."""
+    return _annotated(entry, replace(entry.annotations, scores=scores))
+
+
+def with_outcome(entry: Revision, update: HistoryUpdate, now: datetime) -> dict[str, Any]:
+    """An existing ControllerRevision with its outcome annotations set (data untouched)."""
     recorded = replace(
         entry.annotations,
         outcome=update.outcome,
@@ -101,9 +114,7 @@ def with_outcome(entry: Revision, update: HistoryUpdate, now: datetime) -> dict[
         recorded = replace(
             recorded, approvals=update.approvals, evaluations=update.evaluations, analysis=update.analysis
         )
-    keep = {k: meta[k] for k in ("name", "namespace", "labels", "ownerReferences") if k in meta}
-    body["metadata"] = {**keep, "annotations": history_annotations(recorded)}
-    return body
+    return _annotated(entry, recorded)
 
 
 def history_writes(

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
+from ..reeval import ScoreRecord
 from ..render import APPLIED_HASH, GATES, OUTCOME, OUTCOME_AT, OUTCOME_REASON, PREFIX, SERVED_AS_STABLE
 from ..rollout.types import AnalysisRun, Approval, EvaluationRecord
+from .scheduled_codec import scores_from_wire, scores_to_wire
 from .status_codec import (
     analysis_from_wire,
     analysis_to_wire,
@@ -27,7 +29,9 @@ from .status_codec import (
 from .timefmt import format_time, parse_time
 
 _PREFIX: Final = PREFIX + "/"
-KNOWN: Final = (OUTCOME, OUTCOME_REASON, OUTCOME_AT, SERVED_AS_STABLE, GATES, APPLIED_HASH)
+SCHEDULED_SCORES: Final = f"{PREFIX}/scheduled-scores"
+"""The last scores of the revision's scheduled re-evaluations (JSON list, oldest first)."""
+KNOWN: Final = (OUTCOME, OUTCOME_REASON, OUTCOME_AT, SERVED_AS_STABLE, GATES, APPLIED_HASH, SCHEDULED_SCORES)
 """Read here, or (the applied-hash) recomputed on every write by :mod:`.diff`."""
 
 
@@ -45,6 +49,8 @@ class HistoryAnnotations:
     evaluations: tuple[EvaluationRecord, ...] = ()
     analysis: tuple[AnalysisRun, ...] = ()
     """The latest measurements of its canary (numbers and verdicts only)."""
+    scores: tuple[ScoreRecord, ...] = ()
+    """Its last scheduled re-evaluations while it served, oldest first."""
     unknown: Mapping[str, str] = field(default_factory=dict)
     """``agentoperator.dev/`` annotations of a newer operator, kept as they are."""
 
@@ -63,6 +69,10 @@ def parse_history_annotations(annotations: Mapping[str, str] | None) -> HistoryA
         approvals = [a for a in map(approval_from_wire, gates.get("approvals") or []) if a is not None]
         evaluations = [e for e in map(evaluation_from_wire, gates.get("evaluations") or []) if e is not None]
         analysis = [r for r in map(analysis_from_wire, gates.get("analysis") or []) if r is not None]
+    try:
+        scores = scores_from_wire(json.loads(raw.get(SCHEDULED_SCORES) or "[]"))
+    except ValueError:
+        scores = ()
     return HistoryAnnotations(
         outcome=raw.get(OUTCOME) or None,
         reason=raw.get(OUTCOME_REASON, ""),
@@ -71,6 +81,7 @@ def parse_history_annotations(annotations: Mapping[str, str] | None) -> HistoryA
         approvals=tuple(approvals),
         evaluations=tuple(evaluations),
         analysis=tuple(analysis),
+        scores=scores,
         unknown={k: v for k, v in raw.items() if k.startswith(_PREFIX) and k not in KNOWN},
     )
 
@@ -93,4 +104,8 @@ def history_annotations(value: HistoryAnnotations) -> dict[str, str]:
         if value.analysis:
             gates["analysis"] = [analysis_to_wire(r) for r in value.analysis]
         out[GATES] = json.dumps(gates, sort_keys=True, separators=(",", ":"))
+    if value.scores:
+        out[SCHEDULED_SCORES] = json.dumps(
+            scores_to_wire(value.scores), sort_keys=True, separators=(",", ":")
+        )
     return out

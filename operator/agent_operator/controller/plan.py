@@ -29,6 +29,7 @@ from ..api import AgentDeployment, ReadinessPolicy, format_validation_error
 from ..api.agent import Rollout
 from ..kube.kinds import CONTROLLER_REVISION, Kind, kind_of
 from ..policy import ReadinessReport, evaluate, select_policy
+from ..reeval import LIFT_HINT
 from ..render import APPLY_ORDER, REVISION_LABEL, ClusterCapabilities, revision_hash
 from ..rollout import plan_rollout
 from ..rollout.types import Command, Event, RevisionObservation, RolloutInput, RolloutPlan
@@ -36,8 +37,9 @@ from .analysis_runner import ERROR_TTL_SECONDS, AnalysisResult, MeasureJob, fing
 from .commands import parse_commands
 from .desired import desired_objects, label, object_key, revision_observations
 from .diff import applied_hash, needs_apply
-from .evaluation import evaluation_job, job_name, observe_evaluation
+from .evaluation import evaluation_job, job_name
 from .history import Revision, history_entries, history_writes, parse_history, to_prune
+from .scheduled import job_observation, scheduled_decision, scheduled_job, score_record
 from .secrets import required_secrets
 from .status import agent_status, change_event, command_events, policy_events, stalled_status
 from .status_codec import read_status, state_from_status
@@ -151,15 +153,19 @@ def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
     commands, command_problems = parse_commands(agent.metadata.annotations)
 
     desired = _desired(obs, agent)
-    rollout = _decide_rollout(obs, agent, desired, history, revisions, commands)
+    # spec.evaluation.schedule first: onRegression: Suspend holds the rollout at zero replicas.
+    scheduled = scheduled_decision(agent, previous, obs.jobs, obs.pods, desired.revision, history, obs.now)
+    rollout = _decide_rollout(obs, agent, desired, history, revisions, commands, scheduled.suspended)
     apply, delete, live = _objects_and_prunes(obs, agent, desired, history, rollout)
     # History first: a revision's snapshot exists before anything runs it.
-    apply = [*history_writes(agent, history, rollout, obs.now), *apply]
-    create = _evaluation_jobs(obs, agent, rollout)
+    records = history_writes(agent, history, rollout, obs.now)
+    busy = {label(r, REVISION_LABEL) or "" for r in records}
+    apply = [*records, *score_record(scheduled, history, busy), *apply]
+    create = [*_evaluation_jobs(obs, agent, rollout), *scheduled_job(agent, scheduled, obs.jobs)]
 
     status = agent_status(
         agent, previous, desired.report, desired.revision, desired.missing, rollout, revisions,
-        command_problems, obs.now,
+        command_problems, obs.now, scheduled,
     )  # fmt: skip
     before = read_status(previous)
     stable = rollout.state.stable_revision
@@ -167,11 +173,14 @@ def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
         *rollout.events,
         *policy_events(before, desired.report, desired.missing, desired.revision, stable),
         *command_events(before, command_problems),
+        *scheduled.events,
     ]
     if apply or delete:
         deleted = [f"{r.kind.kind}/{r.name}" for r in delete]
         events.append(change_event(apply, deleted, live, before, read_status(status)))
-    requeue = rollout.requeue_after
+    requeue = min(
+        (t for t in (rollout.requeue_after, scheduled.requeue_after) if t is not None), default=None
+    )
     if desired.missing:
         # Secrets are not watched (that would stream their values into the operator); look again
         # soon instead, so the agent recovers by itself once the Secret exists.
@@ -223,26 +232,25 @@ def _decide_rollout(
     history: Mapping[str, Revision],
     revisions: dict[str, RevisionObservation],
     commands: tuple[Command, ...],
+    regressed: bool,
 ) -> RolloutPlan:
-    """Step 2: the rollout machine, fed from the stored status, history and command annotations."""
+    """Step 2: the rollout machine, fed from the stored status, history and command annotations.
+    ``regressed``: onRegression: Suspend holds the agent, through the kill switch's path."""
     spec = agent.spec
     state = state_from_status(obs.agent.get("status"))
     evaluation = None
     if state.evaluation is not None:
         ev = state.evaluation
-        name = job_name(agent.metadata.name, ev.revision, ev.step, ev.started_at)
-        job = next((j for j in obs.jobs if j["metadata"]["name"] == name), None)
-        job_pods = [
-            p for p in obs.pods if name in (label(p, "batch.kubernetes.io/job-name"), label(p, "job-name"))
-        ]
-        evaluation = observe_evaluation(job, job_pods)
-    return plan_rollout(
+        evaluation = job_observation(
+            obs.jobs, obs.pods, job_name(agent.metadata.name, ev.revision, ev.step, ev.started_at)
+        )
+    plan = plan_rollout(
         RolloutInput(
             desired_revision=desired.revision,
             replicas=spec.replicas,
             rollout=spec.rollout or Rollout(),
             paused=spec.paused,
-            suspend=spec.suspend,
+            suspend=spec.suspend or regressed,
             can_roll_out=desired.can_roll,
             state=state,
             revisions=revisions,
@@ -255,6 +263,15 @@ def _decide_rollout(
             analysis_runs=tuple(r.run for r in _current_results(obs, agent) if r.run is not None),
         )
     )
+    if regressed and not spec.suspend:
+        held = state.stable_revision
+        plan = replace(
+            plan,
+            reason="EvaluationRegressed",
+            message=f"revision {held} scored below minScore on its scheduled evaluation: every revision "
+            f"scaled to 0 (onRegression: Suspend), objects kept; {LIFT_HINT}",
+        )
+    return plan
 
 
 def _objects_and_prunes(

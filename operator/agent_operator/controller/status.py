@@ -14,12 +14,16 @@ from typing import Any
 from ..api.agent import AgentDeployment, AgentDeploymentStatus, ReadinessSummary
 from ..api.meta import Condition
 from ..policy import ReadinessReport
+from ..reeval import ReevalPlan
 from ..render import AGENT_LABEL, APPLIED_HASH
 from ..rollout.types import Event, RevisionObservation, RolloutPlan
 from .conditions import MAX_MESSAGE, Cond, build_conditions
+from .scheduled_codec import reeval_status
 from .status_codec import read_status, rollout_status, write_status
 
 APPLY_REJECTED = "ApplyRejected"
+REGRESSED = "EvaluationRegressed"
+"""Condition of spec.evaluation.schedule: True while the serving revision's last run failed."""
 INTERNAL_ERROR = "InternalError"
 
 
@@ -83,8 +87,10 @@ def agent_status(
     revisions: Mapping[str, RevisionObservation],
     command_problems: list[str],
     now: datetime,
+    scheduled: ReevalPlan | None = None,
 ) -> dict[str, Any]:
-    """The full new status of an agent the planner acted on."""
+    """The full new status of an agent the planner acted on; ``scheduled``: the decision for
+    spec.evaluation.schedule (its state and the EvaluationRegressed condition)."""
     generation = agent.metadata.generation
     state = rollout.state
     blocked_by_policy = report.blocked and desired not in (state.stable_revision, state.rollback_override)
@@ -102,6 +108,9 @@ def agent_status(
         _policy_condition(report),
         _progressing_condition(rollout),
     ]
+    regression = scheduled.condition if scheduled is not None else None
+    if regression is not None:
+        conditions.append(Cond(REGRESSED, regression.status, regression.reason, regression.message))
     typed = AgentDeploymentStatus(
         observed_generation=generation,
         phase=rollout.phase,
@@ -127,6 +136,7 @@ def agent_status(
         missing_secrets=missing or None,
         command_problems=command_problems or None,
         rollout=rollout_status(state),
+        scheduled_evaluation=reeval_status(scheduled.state, scheduled.next_run) if scheduled else None,
     )
     return write_status(typed, previous)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from cluster_fixtures import canary_status, controller_revision, history
 
@@ -9,11 +11,13 @@ from agent_operator.cli._history import (
     UnknownRevision,
     format_history,
     format_table,
+    format_trend,
     history_rows,
     resolve_revision,
     spec_diff,
 )
 from agent_operator.controller.history import parse_history
+from agent_operator.controller.history_codec import SCHEDULED_SCORES
 
 
 def test_table_aligns_columns_and_trims_trailing_space() -> None:
@@ -52,6 +56,7 @@ def test_history_table_text() -> None:
         "APPROVED",
         "BY",
         "SCORE",
+        "SCHEDULED",
         "ANALYSIS",
         "IMAGE",
     ]
@@ -114,3 +119,34 @@ def test_spec_diff_shows_the_changed_image_only() -> None:
 def test_spec_diff_of_identical_specs_is_empty() -> None:
     revs = history()
     assert spec_diff(revs["aaaa1111"], revs["aaaa1111"]) == ""
+
+
+SCHEDULED = {
+    "schedule": "0 3 * * *",
+    "since": "2026-01-02T12:00:00Z",
+    "revision": "bbbb2222",
+    "lastScheduleTime": "2026-01-05T03:00:00Z",
+    "nextScheduleTime": "2026-01-06T03:00:00Z",
+    "scores": [
+        {"at": "2026-01-03T03:01:00Z", "result": "Passed", "score": 0.95},
+        {"at": "2026-01-04T03:01:00Z", "result": "Passed", "score": 0.93},
+        {"at": "2026-01-05T03:01:00Z", "result": "Failed", "score": 0.61, "message": "score 0.61 below"},
+    ],
+}
+
+
+def test_history_shows_each_revisions_scheduled_trend() -> None:
+    """The serving revision's trend from status; an earlier one's from its history record."""
+    older = [
+        {"at": "2026-01-01T03:01:00Z", "result": "TimedOut"},
+        {"at": "2026-01-02T03:01:00Z", "result": "Passed", "score": 0.97},
+    ]
+    revisions = history()
+    revisions["aaaa1111"] = parse_history(
+        [controller_revision(1, "aaaa1111", "img:1", {SCHEDULED_SCORES: json.dumps(older)})]
+    )["aaaa1111"]
+    rows = history_rows(revisions, {"stableRevision": "bbbb2222", "scheduledEvaluation": SCHEDULED})
+    assert [format_trend(r.scheduled) for r in rows] == ["TimedOut! 0.97", "0.95 0.93 0.61!", "-"]
+    text = format_history(rows)
+    assert "0.95 0.93 0.61!" in text.splitlines()[2]
+    assert rows[1].to_json()["scheduledScores"][-1]["score"] == 0.61

@@ -130,3 +130,31 @@ def test_colour_only_when_the_console_asks() -> None:
     view = status_view(agent(canary_status(0)), [], [], history())
     assert "\033[" not in format_status(view, Console(), NOW)
     assert "\033[" in format_status(view, Console(colour=True), NOW)
+
+
+def test_the_schedule_line_shows_the_trend_the_next_run_and_a_suspension() -> None:
+    scheduled = {
+        "schedule": "0 3 * * *",
+        "since": "2026-01-02T12:00:00Z",
+        "revision": "bbbb2222",
+        "nextScheduleTime": "2099-01-01T03:00:00Z",
+        "scores": [
+            {"at": "2026-01-03T03:01:00Z", "result": "Passed", "score": 0.95},
+            {"at": "2026-01-04T03:01:00Z", "result": "Failed", "score": 0.5},
+        ],
+        "suspendedRevision": "bbbb2222",
+        "suspendedAt": "2026-01-04T03:01:00Z",
+    }
+    status = {"phase": "Suspended", "stableRevision": "bbbb2222", "scheduledEvaluation": scheduled}
+    view = status_view(agent(status), [], [], history())
+    assert view["scheduledEvaluation"]["revision"] == "bbbb2222"
+    (line,) = [x for x in format_status(view, Console(), NOW).splitlines() if x.startswith("schedule")]
+    assert "0 3 * * * (UTC)" in line
+    assert "revision bbbb2222 scores 0.95 0.5!" in line
+    assert "next 2099-01-01T03:00:00Z" in line
+    assert "suspended by onRegression: Suspend" in line
+
+
+def test_no_schedule_line_without_a_schedule() -> None:
+    text = format_status(status_view(agent(canary_status(0)), [], [], history()), Console(), NOW)
+    assert not [x for x in text.splitlines() if x.startswith("schedule")]
