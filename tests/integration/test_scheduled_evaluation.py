@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,9 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from agent_operator.controller.cache import ClusterCache
 from agent_operator.controller.reconciler import Reconciler
-from agent_operator.kube import KubeApi
+from agent_operator.kube import AGENT_DEPLOYMENT, KubeApi
 from tests.support.cluster import ClusterInfo
 from tests.support.kube import TERMINATION_MESSAGE_ANNOTATION
 from tests.support.operator import agent_manifest, condition
@@ -54,24 +56,47 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
-def start_reconciler(api_client: client.ApiClient, clock: ManualClock) -> Reconciler:
-    rec = Reconciler(KubeApi(api_client), clock=clock, workers=2)
-    rec.start_wakeups()
-    return rec
+@dataclass
+class Driver:
+    """The operator's reconciler with its watch cache (of the test's namespace only), and a client
+    to tell when the cache has caught up with the agent as the apiserver has it."""
+
+    rec: Driver
+    custom: client.CustomObjectsApi
+
+    def stop(self) -> None:
+        self.rec.stop()
+
+
+def start_reconciler(api_client: client.ApiClient, clock: ManualClock, namespace: str) -> Driver:
+    kube = KubeApi(api_client)
+    rec = Reconciler(kube, ClusterCache(kube, (namespace,)), clock=clock, workers=2)
+    rec.start()
+    return Driver(rec, client.CustomObjectsApi(api_client))
 
 
 @pytest.fixture
 def reconciler(
-    api_client: client.ApiClient, crds_installed: None, clock: ManualClock
-) -> Iterator[Reconciler]:
-    rec = start_reconciler(api_client, clock)
-    yield rec
-    rec.stop()
+    api_client: client.ApiClient, crds_installed: None, clock: ManualClock, namespace: str
+) -> Iterator[Driver]:
+    driver = start_reconciler(api_client, clock, namespace)
+    yield driver
+    driver.stop()
 
 
-def reconcile(rec: Reconciler, namespace: str, name: str) -> None:
-    rec.request(namespace, name)
-    assert rec.queue.wait_idle(WAIT)
+def reconcile(driver: Driver, namespace: str, name: str) -> None:
+    """One more reconcile once the cache holds the agent as it is now (the reconciler also
+    reconciles on its own watch events; the manual clock keeps every reconcile at the same time)."""
+    current = int(get_agent(driver.custom, namespace, name)["metadata"]["resourceVersion"])
+
+    def cached() -> tuple[bool, str | None]:
+        obj = driver.rec.cache.store.get(AGENT_DEPLOYMENT, namespace, name)
+        version = (obj or {}).get("metadata", {}).get("resourceVersion")
+        return version is not None and int(version) >= current, version
+
+    wait_for(cached, f"the reconciler's cache at the agent's resourceVersion {current}", timeout=WAIT)
+    driver.rec.request(namespace, name)
+    assert driver.rec.queue.wait_idle(WAIT)
 
 
 def scheduled_agent(name: str, namespace: str, score: float, on_regression: str) -> dict[str, Any]:
@@ -101,7 +126,7 @@ def deployment_replicas(apps: client.AppsV1Api, namespace: str, name: str) -> di
 
 
 def run_until_regressed(
-    rec: Reconciler, clock: ManualClock, custom: client.CustomObjectsApi, namespace: str, name: str
+    rec: Driver, clock: ManualClock, custom: client.CustomObjectsApi, namespace: str, name: str
 ) -> dict[str, Any]:
     """Reconcile until the finished Job's score is judged. The test clock stands still: the Job
     finishes in real time, and no further cron minute passes meanwhile."""
@@ -116,7 +141,7 @@ def run_until_regressed(
 
 
 def first_deploy_and_first_run(
-    rec: Reconciler,
+    rec: Driver,
     clock: ManualClock,
     custom: client.CustomObjectsApi,
     batch: client.BatchV1Api,
@@ -140,7 +165,7 @@ def first_deploy_and_first_run(
 
 
 def test_a_scheduled_run_below_min_score_sets_evaluation_regressed_and_a_missed_run_is_caught_up_once(
-    reconciler: Reconciler,
+    reconciler: Driver,
     clock: ManualClock,
     api_client: client.ApiClient,
     custom_objects: client.CustomObjectsApi,
@@ -176,7 +201,7 @@ def test_a_scheduled_run_below_min_score_sets_evaluation_regressed_and_a_missed_
     # An operator restart while the clock moves on ten minutes: one run catches the missed slots up.
     reconciler.stop()
     clock.advance(minutes=10)
-    restarted = start_reconciler(api_client, clock)
+    restarted = start_reconciler(api_client, clock, namespace)
     try:
         for _ in range(3):
             reconcile(restarted, namespace, name)
@@ -210,7 +235,7 @@ def test_a_scheduled_run_below_min_score_sets_evaluation_regressed_and_a_missed_
 
 
 def test_on_regression_suspend_scales_every_revision_to_zero_until_lifted(
-    reconciler: Reconciler,
+    reconciler: Driver,
     clock: ManualClock,
     api_client: client.ApiClient,
     custom_objects: client.CustomObjectsApi,
