@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from ..api import AgentDeployment, ReadinessPolicy, format_validation_error
 from ..api.agent import Rollout
 from ..kube.kinds import CONTROLLER_REVISION, Kind, kind_of
-from ..policy import ReadinessReport, evaluate, select_policy
+from ..policy import EffectivePolicy, ReadinessReport, evaluate, select_policy
 from ..render import APPLY_ORDER, REVISION_LABEL, ClusterCapabilities, revision_hash
 from ..rollout import plan_rollout
 from ..rollout.types import Command, Event, RevisionObservation, RolloutInput, RolloutPlan
@@ -41,6 +41,7 @@ from .history import Revision, history_entries, history_writes, parse_history, t
 from .secrets import required_secrets
 from .status import agent_status, change_event, command_events, policy_events, stalled_status
 from .status_codec import read_status, state_from_status
+from .widening_gate import gating_widenings
 
 SECRET_RECHECK_SECONDS = 10.0
 
@@ -132,6 +133,7 @@ class _Desired:
     report: ReadinessReport
     missing: list[str]
     """Secrets the spec references that do not exist."""
+    policy: EffectivePolicy
 
     @property
     def can_roll(self) -> bool:
@@ -213,7 +215,7 @@ def _desired(obs: Observation, agent: AgentDeployment) -> _Desired:
     policy = select_policy(agent, obs.policies, obs.namespace_labels)
     report = evaluate(agent, policy, obs.capabilities)
     missing = sorted(required_secrets(agent.spec) - obs.secret_names)
-    return _Desired(revision_hash(agent), report, missing)
+    return _Desired(revision_hash(agent), report, missing, policy)
 
 
 def _decide_rollout(
@@ -253,6 +255,7 @@ def _decide_rollout(
             evaluation_spec=spec.evaluation,
             analysis_spec=spec.analysis,
             analysis_runs=tuple(r.run for r in _current_results(obs, agent) if r.run is not None),
+            widenings=gating_widenings(spec, desired.policy, history, state.stable_revision),
         )
     )
 

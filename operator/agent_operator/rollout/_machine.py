@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ..widening import Widening
 from ._commands import apply_commands
 from ._decision import Decision, supersede_canary
 from ._progress import advance, start_canary
@@ -15,14 +16,14 @@ from ._render import (
     render_steady,
     render_suspended,
 )
-from ._steps import Step, strategy_steps
+from ._steps import Step, gated_steps
 from .types import HistoryUpdate, RolloutInput, RolloutPlan, RolloutState
 
 
 def plan_rollout(inp: RolloutInput) -> RolloutPlan:
     """Decide what the cluster must look like now. Pure and level-based: the same input gives the
     same plan, and replanning from the plan's own state emits no events (see docs/rollouts.md)."""
-    steps = strategy_steps(inp.rollout)
+    steps = gated_steps(inp.rollout, bool(_gate(inp)))
     d = Decision(inp, _fit_to_steps(inp.state, steps))
     apply_commands(d, steps)
     _release_override(d)
@@ -61,6 +62,16 @@ def _decide(d: Decision, steps: tuple[Step, ...]) -> RolloutPlan:
     if d.state.canary_revision is None:
         return render_steady(d)
     return render_rollout(d, steps)
+
+
+def _gate(inp: RolloutInput) -> tuple[Widening, ...]:
+    """The widenings that gate the revision the steps are for: the in-flight canary's, as fixed
+    when it started (a policy edited mid-rollout must not shift its step index), else those of the
+    desired revision, which a canary started in this reconcile takes."""
+    state = inp.state
+    if state.canary_revision is not None and state.canary_revision == inp.desired_revision:
+        return state.widenings
+    return inp.widenings
 
 
 def _fit_to_steps(state: RolloutState, steps: tuple[Step, ...]) -> RolloutState:

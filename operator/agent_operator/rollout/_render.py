@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ._analysis import background_due, held, pause_reason, paused_on, step_due
 from ._decision import Decision
-from ._progress import canary_short, describe, elapsed_seconds, pods_target
+from ._progress import canary_short, describe, elapsed_seconds, pods_target, widening_summary
 from ._replicas import actual_weight, step_toward
 from ._steps import Step, pacing, weight_at
 from .types import RolloutPhase, RolloutPlan
@@ -176,6 +176,8 @@ def render_rollout(d: Decision, steps: tuple[Step, ...]) -> RolloutPlan:
         f"revision {canary} at step {index + 1} of {len(steps)} ({describe(step)}): "
         f"canary {new_canary}, stable {new_stable} replicas; weight {weight}% desired"
     )
+    if step.widening:
+        message += f"; it widens {widening_summary(state.widenings)}: agentctl approve releases it"
     if target[1] * 100 != weight * total:
         message += (
             f"; {weight}% is approximate with {total} replicas: the canary gets {target[1]} of {total} pods"

@@ -17,6 +17,7 @@ from typing import Any, Final, Literal, get_args
 from ..analysis.verdict import AnalysisVerdict
 from ..api.agent import Evaluation, Rollout
 from ..api.analysis import Analysis
+from ..widening import Widening
 
 EvaluationResult = Literal["Running", "Passed", "Failed", "TimedOut"]
 RevisionOutcome = Literal["Promoted", "Aborted", "RolledBack", "Superseded"]
@@ -175,6 +176,9 @@ class RolloutState:
     """The latest measurement (analyze step or background): the table status shows."""
     analysis_runs: tuple[AnalysisRun, ...] = ()
     """The latest measurements of the current canary (capped), for its history entry."""
+    widenings: tuple[Widening, ...] = ()
+    """What the current canary widens that its policy gates on: fixed when the canary starts, it
+    puts an approval step before every other step."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +206,9 @@ class RolloutInput:
     """spec.analysis: the checks analyze steps and background analysis run."""
     analysis_runs: tuple[AnalysisRun, ...] = ()
     """Finished measurements the controller has for this agent (any revision, step or due time)."""
+    widenings: tuple[Widening, ...] = ()
+    """What the desired revision widens against the stable one, of the kinds the policy lists in
+    approvalRequiredFor: a canary started for it waits for `agentctl approve` at step 0."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from agent_operator.api.analysis import Analysis
 from agent_operator.controller.commands import command_annotation, parse_commands
 from agent_operator.controller.history import history_entries, new_revision, parse_history, with_outcome
 from agent_operator.controller.status_codec import state_from_status, state_to_status
+from agent_operator.widening import Widening
 from agent_operator.rollout import (
     AnalysisRequest,
     AnalysisRun,
@@ -113,6 +114,8 @@ class Sim:
     runs: list[AnalysisRun] = field(default_factory=list)
     """Finished measurements, handed to the machine as the controller's runner does."""
     requests: list[AnalysisRequest] = field(default_factory=list)
+    widenings: tuple[Widening, ...] = ()
+    """What the desired revision widens that its policy gates on (the controller computes it)."""
 
     @property
     def state(self) -> RolloutState:
@@ -164,6 +167,7 @@ class Sim:
             evaluation_spec=self.evaluation_spec,
             analysis_spec=self.analysis_spec,
             analysis_runs=tuple(self.runs),
+            widenings=self.widenings,
         )
 
     def reconcile(self, seconds: float = 10) -> RolloutPlan:
