@@ -22,7 +22,6 @@ from agent_operator.api.analysis import Analysis
 from agent_operator.controller.commands import command_annotation, parse_commands
 from agent_operator.controller.history import history_entries, new_revision, parse_history, with_outcome
 from agent_operator.controller.status_codec import state_from_status, state_to_status
-from agent_operator.widening import Widening
 from agent_operator.rollout import (
     AnalysisRequest,
     AnalysisRun,
@@ -36,6 +35,7 @@ from agent_operator.rollout import (
     RolloutState,
     plan_rollout,
 )
+from agent_operator.widening import Widening
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
