@@ -33,6 +33,7 @@ from ..render import APPLY_ORDER, REVISION_LABEL, ClusterCapabilities, revision_
 from ..rollout import plan_rollout
 from ..rollout.types import Command, Event, RevisionObservation, RolloutInput, RolloutPlan
 from .analysis_runner import ERROR_TTL_SECONDS, AnalysisResult, MeasureJob, fingerprint
+from .command_proof import verifier
 from .commands import parse_commands
 from .desired import desired_objects, label, object_key, revision_observations
 from .diff import applied_hash, needs_apply
@@ -68,6 +69,9 @@ class Observation:
     """Finished measurements of spec.analysis (from the controller's analysis runner)."""
     normalised: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Children as the apiserver stores them, keyed by applied-hash (controller/normalise.py)."""
+    command_keys: tuple[bytes, ...] | None = field(default=None, repr=False)
+    """Keys that verify command annotations' identity proofs (controller/command_proof.py); None
+    when the operator serves no webhook, so nothing can vouch for a command's ``by``."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,10 @@ def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
         return replace(stalled, measure=retry, requeue_after=ERROR_TTL_SECONDS)
     history = parse_history(obs.history)
     revisions = revision_observations(obs.children, obs.pods)
-    commands, command_problems = parse_commands(agent.metadata.annotations)
+    verify = None
+    if obs.command_keys is not None:
+        verify = verifier(obs.command_keys, agent.metadata.namespace or "", agent.metadata.name)
+    commands, command_problems = parse_commands(agent.metadata.annotations, verify)
 
     desired = _desired(obs, agent)
     rollout = _decide_rollout(obs, agent, desired, history, revisions, commands)

@@ -14,6 +14,7 @@ from prometheus_client import start_http_server
 from ..kube import KubeApi
 from . import handlers
 from .peering import PeeringGate
+from .proof_keys import ProofKeys
 from .reconciler import Reconciler
 
 
@@ -59,11 +60,12 @@ def run_operator(
     settings = kopf.OperatorSettings()
     handlers.configure_settings(settings, peering=peering, priority=priority)
     kube = KubeApi(api_client)
+    proof_keys: ProofKeys | None = None
     if webhook is not None:
         # Only with a webhook port: kopf refuses to start with admission handlers and no server.
         from .webhook import enable_webhook
 
-        enable_webhook(
+        _, proof_keys = enable_webhook(
             settings,
             kube=kube,
             port=webhook.port,
@@ -80,5 +82,7 @@ def run_operator(
         priority=priority,
         peering_name=peering,
         liveness_endpoint=f"http://0.0.0.0:{health_port}/healthz" if health_port else None,
-        memo=kopf.Memo(reconciler=Reconciler(kube, active=gate.active if gate else None)),
+        memo=kopf.Memo(
+            reconciler=Reconciler(kube, active=gate.active if gate else None, proof_keys=proof_keys)
+        ),
     )

@@ -20,6 +20,9 @@ def apply_commands(d: Decision, steps: tuple[Step, ...]) -> None:
             continue
         handled[command.verb] = command.at
         acted = True
+        if not command.verified:
+            _refuse(d, command)
+            continue
         _HANDLERS[command.verb](d, command, steps)
     if acted:
         d.update(handled_commands=tuple(sorted(handled.items())))
@@ -27,6 +30,17 @@ def apply_commands(d: Decision, steps: tuple[Step, ...]) -> None:
 
 def _who(command: Command) -> str:
     return command.by or "an unknown user"
+
+
+def _refuse(d: Decision, command: Command) -> None:
+    """A command whose ``by`` the admission webhook did not vouch for: whoever wrote it went around
+    the webhook (down, or set to Ignore), so the name in it proves nothing."""
+    d.emit(
+        "Warning",
+        "CommandRefused",
+        f"{command.verb} claiming to be by {_who(command)} refused: its identity proof does not verify "
+        "(the admission webhook did not stamp it); issue it again with agentctl once the webhook answers",
+    )
 
 
 def _ignore(d: Decision, command: Command, why: str) -> None:

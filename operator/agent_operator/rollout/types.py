@@ -122,6 +122,9 @@ class Command:
     earlier revision that served as stable)."""
     unknown: Mapping[str, Any] = field(default_factory=dict)
     """Fields of the annotation this version does not know, kept so a rewrite loses nothing."""
+    verified: bool = True
+    """The annotation's identity proof verifies (or the operator runs without the webhook, so
+    there is nothing to verify against). An unverified command is refused, never acted on."""
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from rollout_sim import T0, Sim, status_of
 
 from agent_operator.api.agent import Rollout
-from agent_operator.rollout import Command, RolloutPlan
+from agent_operator.rollout import Command, RolloutPlan, plan_rollout
 from agent_operator.widening import Widening
 
 EGRESS = Widening("egress", "spec.network.egress.allowedDomains", "[api.openai.com]", "+evil.io")
@@ -102,3 +103,21 @@ def test_an_approval_of_the_gate_does_not_release_a_later_pause() -> None:
     plan = sim.reconcile()
     assert reasons(plan) == ["CommandIgnored"]
     assert plan.state.step_index == 0
+
+
+def test_an_unverified_approval_is_refused_once_and_releases_nothing() -> None:
+    sim = deployed(Rollout(strategy="RollingUpdate"))
+    sim.desired, sim.widenings = "v2", (EGRESS,)
+    sim.reconcile()
+    forged = Command("approve", T0 + timedelta(days=1), by="cluster-admin", verified=False)
+    inp = replace(sim.input(), commands=(forged,))
+    plan = plan_rollout(inp)
+    assert [e.reason for e in plan.events] == ["CommandRefused"]
+    assert (plan.events[0].type, plan.reason, plan.state.approval) == ("Warning", "AwaitingApproval", None)
+    assert (
+        "claiming to be by cluster-admin refused: its identity proof does not verify"
+        in plan.events[0].message
+    )
+    again = plan_rollout(replace(inp, state=plan.state))
+    assert again.events == ()
+    assert again.state.step_index == 0
