@@ -41,6 +41,16 @@ POLICIES = "readinesspolicies"
 MAX_WARNING_LENGTH = 256
 MAX_WARNINGS_TOTAL = 3800
 
+COMMAND_MATCH_CONDITION = (
+    "has(object.metadata.annotations) && object.metadata.annotations.exists(k, "
+    "k.startsWith('agentoperator.dev/command.') && (oldObject == null || "
+    "!has(oldObject.metadata.annotations) || !(k in oldObject.metadata.annotations) || "
+    "oldObject.metadata.annotations[k] != object.metadata.annotations[k]))"
+)
+"""The CEL matchCondition that scopes the mutating webhook to writes adding or changing a command
+annotation, so it can fail closed (failurePolicy Fail) without making any other write of an agent
+depend on the operator being up. The chart carries the same expression."""
+
 CODE_FORBIDDEN = 403
 CODE_INVALID = 422
 
