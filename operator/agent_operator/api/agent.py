@@ -686,6 +686,11 @@ class RolloutStatus(ApiModel):
     """Last measurement of the current analyze step; the next is an interval later."""
     background_measured_at: str | None = None
     """Last background measurement of the current canary."""
+    approved_egress: Egress | None = None
+    """spec.network.egress as approved by a human on ``approvedEgressFor`` (the baseline later egress
+    changes are compared with while that revision is stable)."""
+    approved_egress_for: str | None = None
+    """The stable revision the egress approval was given on."""
     widenings: list[WideningStatus] | None = Field(default=None, max_length=100)
     """What the canary widens against the stable revision that its ReadinessPolicy gates on
     (approvalRequiredFor): the rollout waits for `agentctl approve` at step 0."""

@@ -42,7 +42,7 @@ from .history import Revision, history_entries, history_writes, parse_history, t
 from .secrets import required_secrets
 from .status import agent_status, change_event, command_events, policy_events, stalled_status
 from .status_codec import read_status, state_from_status
-from .widening_gate import gating_widenings
+from .widening_gate import gating_widenings, held_egress
 
 SECRET_RECHECK_SECONDS = 10.0
 
@@ -262,7 +262,8 @@ def _decide_rollout(
             evaluation_spec=spec.evaluation,
             analysis_spec=spec.analysis,
             analysis_runs=tuple(r.run for r in _current_results(obs, agent) if r.run is not None),
-            widenings=gating_widenings(spec, desired.policy, history, state.stable_revision),
+            widenings=gating_widenings(spec, desired.policy, history, state),
+            egress=spec.network.egress if spec.network else None,
         )
     )
 
@@ -277,7 +278,10 @@ def _objects_and_prunes(
     """Step 3: children that differ from the live ones, in the renderer's dependency order
     (ServiceAccount and NetworkPolicy before the pods that need them); children no longer wanted
     and history beyond the limit to delete. Also returns the live children by key."""
-    wanted = desired_objects(agent, desired.revision, desired.can_roll, history, rollout, obs.capabilities)
+    hold = held_egress(agent.spec, desired.policy, history, rollout.state)
+    wanted = desired_objects(
+        agent, desired.revision, desired.can_roll, history, rollout, obs.capabilities, hold_egress=hold
+    )
     live = {object_key(o): o for o in obs.children}
     changed = [
         obj

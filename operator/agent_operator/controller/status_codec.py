@@ -232,6 +232,8 @@ def rollout_state(status: AgentDeploymentStatus) -> RolloutState:
         analysis=_analysis(raw.analysis) if raw.analysis else None,
         analysis_runs=tuple(r for r in map(_analysis, raw.analysis_runs or []) if r is not None),
         widenings=tuple(w for w in map(_widening, raw.widenings or []) if w is not None),
+        approved_egress=raw.approved_egress,
+        approved_egress_for=raw.approved_egress_for,
     )
 
 
@@ -264,6 +266,8 @@ def rollout_status(state: RolloutState) -> RolloutStatus:
         analysis_measured_at=_time(state.analysis_measured_at),
         background_measured_at=_time(state.background_measured_at),
         widenings=[_widening_status(w) for w in state.widenings] or None,
+        approved_egress=state.approved_egress,
+        approved_egress_for=state.approved_egress_for,
     )
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ..api.agent import Egress
 from ..widening import Widening
 from ._commands import apply_commands
 from ._decision import Decision, supersede_canary
-from ._progress import advance, start_canary
+from ._progress import advance, start_canary, widening_summary
 from ._render import (
     render_blocked,
     render_failed,
@@ -47,6 +48,7 @@ def _decide(d: Decision, steps: tuple[Step, ...]) -> RolloutPlan:
     if desired == state.stable_revision:
         d.update(blocked_revision=None)
         supersede_canary(d, keep=None, why=f"the spec asks for the stable revision {desired} again")
+        _hold_egress(d)
         return render_steady(d)
     if desired == state.failed_revision:
         d.update(blocked_revision=None)
@@ -62,6 +64,26 @@ def _decide(d: Decision, steps: tuple[Step, ...]) -> RolloutPlan:
     if d.state.canary_revision is None:
         return render_steady(d)
     return render_rollout(d, steps)
+
+
+def _hold_egress(d: Decision) -> None:
+    """No new revision, but the spec widens egress (which is shared, no part of a revision): the
+    NetworkPolicy keeps the approved egress and status says what waits for agentctl approve."""
+    inp, state = d.inp, d.state
+    approved = state.approved_egress_for == state.stable_revision and state.approved_egress == (
+        inp.egress or Egress()
+    )
+    egress = tuple(w for w in inp.widenings if w.kind == "egress")
+    waiting = () if approved or state.rollback_override is not None else egress
+    if waiting and not state.widenings:
+        d.emit(
+            "Warning",
+            "AwaitingApproval",
+            f"the spec widens the egress of revision {state.stable_revision} ({widening_summary(waiting)}): "
+            "the NetworkPolicy keeps the approved egress until agentctl approve",
+        )
+    if waiting != state.widenings:
+        d.update(widenings=waiting)
 
 
 def _gate(inp: RolloutInput) -> tuple[Widening, ...]:

@@ -104,14 +104,22 @@ def render_steady(d: Decision) -> RolloutPlan:
             f"; pinned by a manual rollback while the spec asks for {d.state.rollback_from}: "
             f"revert the spec to {override} or push a fix to resume rollouts"
         )
-    if available:
-        phase: RolloutPhase = "Available"
+    if d.state.widenings:
+        message += (
+            f"; the spec widens {widening_summary(d.state.widenings)}: the NetworkPolicy keeps the "
+            "approved egress until agentctl approve"
+        )
+    if available and d.state.widenings:
+        phase: RolloutPhase = "Progressing"
+        reason = "AwaitingApproval"
+    elif available:
+        phase = "Available"
         reason = "Available"
     else:
         first = all(entry.revision == stable for entry in d.inp.history)
         phase = "Pending" if first else "Progressing"
         reason = "WaitingForPods"
-    complete = available and stable == d.inp.desired_revision
+    complete = available and stable == d.inp.desired_revision and not d.state.widenings
     return _plan(d, {stable: total}, phase, reason, message, complete=complete)
 
 
