@@ -131,8 +131,10 @@ def test_new_egress_waits_for_approval_a_forged_approver_is_refused_a_real_one_r
         lambda: ((s := gate.status()).get("phase") == "Available", s), "first revision Available", timeout=120
     )["stableRevision"]
 
-    # A new egress domain, and no pause step at all (RollingUpdate): the rollout waits at step 0.
+    # A new image that also adds an egress domain, and no pause step at all (RollingUpdate): the
+    # rollout waits at step 0.
     agent["spec"]["network"]["egress"]["allowedDomains"].append("evil.example.org")
+    agent["spec"]["container"]["image"] = "registry.example.com/support-bot@sha256:" + "b" * 64
     _apply(cluster, agent)
 
     def awaiting() -> tuple[bool, dict[str, Any]]:
@@ -151,8 +153,11 @@ def test_new_egress_waits_for_approval_a_forged_approver_is_refused_a_real_one_r
         }
     ]
     assert status["rollout"].get("stepIndex", 0) == 0
-    assert "approve widening" in status["rollout"]["message"]
+    messages = [c.get("message", "") for c in status["conditions"] if c.get("reason") == "AwaitingApproval"]
+    assert any("approve widening" in m and "+evil.example.org" in m for m in messages), status["conditions"]
     assert [e.type for e in gate.events("AwaitingApproval")] == ["Warning"]
+    apps = client.AppsV1Api(api_client)
+    assert apps.read_namespaced_deployment(f"{AGENT}-{canary}", gate.home).spec.replicas == 0
 
     # The webhook is down: a hand-written approval naming someone else goes through the apiserver
     # unstamped, and the operator refuses it.
