@@ -29,12 +29,17 @@ class ProofKeys:
     def keys(self) -> tuple[bytes, ...]:
         """Keys that verify a proof, the current one first."""
         with self._lock:
-            stat = self._keyfile.stat()
-            seen = (stat.st_mtime_ns, stat.st_size)
-            if seen != self._seen:
-                key = derive_key(self._keyfile.read_bytes())
-                self._keys = (key, *[k for k in self._keys[:1] if k != key])
-                self._seen = seen
+            try:
+                stat = self._keyfile.stat()
+                seen = (stat.st_mtime_ns, stat.st_size)
+                if seen != self._seen:
+                    key = derive_key(self._keyfile.read_bytes())
+                    self._keys = (key, *[k for k in self._keys[:1] if k != key])
+                    self._seen = seen
+            except OSError:
+                if not self._keys:
+                    raise
+                # Mid-renewal (the mounted Secret is swapped by symlink): keep the keys we have.
             return self._keys
 
     def current(self) -> bytes:

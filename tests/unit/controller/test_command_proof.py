@@ -156,3 +156,13 @@ def test_a_proof_is_versioned_hex() -> None:
     value = proof(KEY, "shop", "bot", APPROVE, {"at": "x"})
     assert value.startswith("v1:")
     assert len(value) == 3 + 64
+
+
+def test_proof_keys_survive_the_key_file_vanishing_mid_renewal(tmp_path: Path) -> None:
+    keyfile = tmp_path / "tls.key"
+    keyfile.write_bytes(b"first")
+    keys = ProofKeys(keyfile)
+    keyfile.unlink()
+    assert keys.keys() == (derive_key(b"first"),)
+    with pytest.raises(OSError):
+        ProofKeys(tmp_path / "missing.key")
