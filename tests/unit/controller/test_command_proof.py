@@ -164,5 +164,5 @@ def test_proof_keys_survive_the_key_file_vanishing_mid_renewal(tmp_path: Path) -
     keys = ProofKeys(keyfile)
     keyfile.unlink()
     assert keys.keys() == (derive_key(b"first"),)
-    with pytest.raises(OSError):
+    with pytest.raises(FileNotFoundError):
         ProofKeys(tmp_path / "missing.key")
