@@ -56,7 +56,6 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             )
         elif text:
             console.out.write(_colour(text, console))
-            console.print()
             for line in widening_lines(found):
                 console.print(line)
         else:
