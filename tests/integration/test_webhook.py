@@ -23,6 +23,7 @@ import pytest
 import yaml
 from kubernetes import client
 
+from agent_operator.controller.admission import COMMAND_MATCH_CONDITION
 from agent_operator.controller.webhook_tls import generate_serving_certificate, write_generated
 from agent_operator.kube import KubeApi
 from tests.support.cluster import ClusterInfo
@@ -48,6 +49,8 @@ def _rule(plural: str) -> dict[str, Any]:
 
 
 def _webhook(name: str, url: str, plural: str, token: str, ca: str | None) -> dict[str, Any]:
+    """A webhook as the chart configures it, scoped to this rig's namespaces or policies. The
+    mutating one, like the chart's, only sees command writes and fails closed."""
     scope = {"matchLabels": {SCOPE_LABEL: token}}
     hook: dict[str, Any] = {
         "name": name,
@@ -60,6 +63,11 @@ def _webhook(name: str, url: str, plural: str, token: str, ca: str | None) -> di
     }
     # Namespaced agents: only namespaces with the label. Cluster-scoped policies: only labelled ones.
     hook["namespaceSelector" if plural == "agentdeployments" else "objectSelector"] = scope
+    if url.endswith("/mutate-agents"):
+        hook["failurePolicy"] = "Fail"
+        hook["matchConditions"] = [
+            {"name": "writes-a-command-annotation", "expression": COMMAND_MATCH_CONDITION}
+        ]
     return hook
 
 

@@ -15,6 +15,7 @@ import yaml
 
 from agent_operator.api import ReadinessPolicy
 from agent_operator.controller import handlers
+from agent_operator.controller.admission import COMMAND_MATCH_CONDITION
 from agent_operator.kube.kinds import (
     AGENT_DEPLOYMENT,
     CHILD_KINDS,
@@ -265,8 +266,13 @@ def test_webhooks_use_a_service_reference_and_the_contract_paths() -> None:
         }
         assert "url" not in hook["clientConfig"]
         assert "caBundle" not in hook["clientConfig"]  # the operator patches it in self-signed mode
-        assert (hook["failurePolicy"], hook["sideEffects"], hook["timeoutSeconds"]) == ("Ignore", "None", 5)
+        assert (hook["sideEffects"], hook["timeoutSeconds"]) == ("None", 5)
         assert hook["admissionReviewVersions"] == ["v1"]
+    assert hooks["ValidatingWebhookConfiguration"]["failurePolicy"] == "Ignore"
+    # The command webhook fails closed, and only command writes go through it.
+    mutating = hooks["MutatingWebhookConfiguration"]
+    assert mutating["failurePolicy"] == "Fail"
+    assert [c["expression"] for c in mutating["matchConditions"]] == [COMMAND_MATCH_CONDITION]
     assert hooks["ValidatingWebhookConfiguration"]["rules"][0]["resources"] == [
         "agentdeployments",
         "readinesspolicies",

@@ -104,7 +104,6 @@ checkov.io/skip2: "CKV_K8S_15=The image is pinned by digest: a cached copy is by
 
 {{/* Settings shared by the validating and mutating webhook entries. */}}
 {{- define "agent-operator.webhookCommon" -}}
-failurePolicy: {{ .Values.webhook.failurePolicy }}
 sideEffects: None
 timeoutSeconds: {{ .Values.webhook.timeoutSeconds }}
 admissionReviewVersions:

@@ -655,6 +655,19 @@ class EvaluationStatus(ApiModel):
     """Why it passed or failed."""
 
 
+class WideningStatus(ApiModel):
+    """One change of the canary that widens the agent's reach or spend, awaiting or past approval."""
+
+    kind: str
+    """egress, humanOverride, budget, rateLimit, securityLevel, model, loopCap or timeout."""
+    path: str
+    """The spec field, e.g. spec.network.egress.allowedDomains."""
+    before: str
+    """Its value in the stable revision."""
+    after: str
+    """Its value in the canary (+x: added, -x: removed)."""
+
+
 class RolloutStatus(ApiModel):
     """Rollout progress. It lives only here, so an operator restart resumes at the same step."""
 
@@ -698,6 +711,14 @@ class RolloutStatus(ApiModel):
     """Last measurement of the current analyze step; the next is an interval later."""
     background_measured_at: str | None = None
     """Last background measurement of the current canary."""
+    approved_egress: Egress | None = None
+    """spec.network.egress as approved by a human on ``approvedEgressFor`` (the baseline later egress
+    changes are compared with while that revision is stable)."""
+    approved_egress_for: str | None = None
+    """The stable revision the egress approval was given on."""
+    widenings: list[WideningStatus] | None = Field(default=None, max_length=100)
+    """What the canary widens against the stable revision that its ReadinessPolicy gates on
+    (approvalRequiredFor): the rollout waits for `agentctl approve` at step 0."""
 
 
 class ReadinessSummary(ApiModel):

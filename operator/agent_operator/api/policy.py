@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal, get_args
 
 from pydantic import Field, field_validator
 
@@ -14,6 +14,11 @@ from .meta import ObjectMeta
 Enforcement = Literal["Enforce", "Warn", "Audit"]
 CheckLevel = Literal["required", "warning", "off"]
 RuleSeverity = Literal["required", "warning"]
+WideningKind = Literal[
+    "egress", "humanOverride", "budget", "rateLimit", "securityLevel", "model", "loopCap", "timeout"
+]
+"""Kinds of change that widen an agent's blast radius (see agent_operator.widening)."""
+WIDENING_KINDS: Final[tuple[WideningKind, ...]] = get_args(WideningKind)
 
 
 class PolicySelector(ApiModel):
@@ -75,6 +80,12 @@ class ReadinessPolicySpec(ApiModel):
     """Bounds the checks apply."""
     rules: list[CustomRule] | None = Field(default=None, max_length=50, json_schema_extra=list_map("name"))
     """Custom CEL rules."""
+    approval_required_for: list[WideningKind] | None = Field(
+        default=None, max_length=len(WIDENING_KINDS), json_schema_extra={"x-kubernetes-list-type": "set"}
+    )
+    """Widening changes a new revision may only roll out with after `agentctl approve`: egress,
+    humanOverride, budget, rateLimit, securityLevel, model, loopCap, timeout. Unset: the built-in
+    profile's list (production: all of them; staging and development: none). [] gates nothing."""
 
     @field_validator("rules")
     @classmethod
@@ -83,6 +94,13 @@ class ReadinessPolicySpec(ApiModel):
         if len(set(names)) != len(names):
             raise ValueError("rule names must be unique")
         return rules
+
+    @field_validator("approval_required_for")
+    @classmethod
+    def _unique_kinds(cls, kinds: list[WideningKind] | None) -> list[WideningKind] | None:
+        if kinds is not None and len(set(kinds)) != len(kinds):
+            raise ValueError("each widening kind may be listed once")
+        return kinds
 
 
 class ReadinessPolicy(ApiModel):

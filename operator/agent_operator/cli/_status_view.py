@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..api.agent import AgentDeploymentSpec, RolloutStatus
+from ..api.agent import AgentDeploymentSpec, Rollout, RolloutStatus
 from ..api.analysis import AnalysisRunStatus
 from ..controller.history import Revision
 from ..controller.scheduled_codec import reeval_state
@@ -27,20 +27,21 @@ EVENTS_SHOWN = 5
 CONDITION_ORDER = ("Ready", "Reconciling", "Stalled", "PolicyCompliant", "Progressing")
 
 
-def describe_steps(spec: Mapping[str, Any]) -> list[dict[str, Any]] | None:
-    """The steps a new revision walks through (the spec's canary steps plus the final promotion),
-    or None when the spec no longer parses."""
-    from ..rollout._steps import strategy_steps
+def describe_steps(spec: Mapping[str, Any], gated: bool = False) -> list[dict[str, Any]] | None:
+    """The steps a new revision walks through (the spec's canary steps plus the final promotion,
+    led by an approval when ``gated``: the canary widens what its policy gates on), or None when
+    the spec no longer parses."""
+    from ..rollout._steps import gated_steps
 
     try:
         parsed = AgentDeploymentSpec.model_validate(spec)
     except ValidationError:
         return None
-    if parsed.rollout is None:
-        return [{"kind": "promote", "weight": 100}]
     out = []
-    for step in strategy_steps(parsed.rollout):
+    for step in gated_steps(parsed.rollout or Rollout(), gated):
         entry: dict[str, Any] = {"kind": step.kind}
+        if step.widening:
+            entry["widening"] = True
         if step.kind in ("weight", "promote", "recreate"):
             entry["weight"] = step.weight
         if step.kind == "pause":
@@ -61,6 +62,8 @@ def step_text(step: Mapping[str, Any], name: str) -> str:
         return f"setWeight {step.get('weight')}%"
     if kind == "pause":
         return f"pause {step.get('durationSeconds')}s"
+    if kind == "approval" and step.get("widening"):
+        return f"approve widening (agentctl approve {name})"
     if kind == "approval":
         return f"pause until approved (agentctl approve {name})"
     if kind == "evaluate":
@@ -106,7 +109,7 @@ def status_view(
             }
         )
     rollout = status.rollout or RolloutStatus()
-    steps = describe_steps(spec)
+    steps = describe_steps(spec, gated=bool(rollout.widenings) and bool(canary))
     step_index = rollout.step_index or 0
     failure = {
         "failedRevision": rollout.failed_revision,
@@ -132,6 +135,7 @@ def status_view(
         "revisions": revisions,
         "evaluation": rollout.evaluation.to_wire() if rollout.evaluation else None,
         "approval": rollout.approval.to_wire() if rollout.approval else None,
+        "widenings": [w.to_wire() for w in rollout.widenings or []],
         "failure": {k: v for k, v in failure.items() if v},
         "rollbackOverride": rollout.rollback_override,
         "analysis": rollout.analysis.to_wire() if rollout.analysis else None,
@@ -358,7 +362,11 @@ def _gates_text(view: Mapping[str, Any], now: datetime) -> str:
         and approval.get("revision") == view.get("canaryRevision")
         and approval.get("step") == step.get("index")
     ):
-        parts.append(f"waiting for approval (agentctl approve {view['name']})")
+        widens = [
+            f"{w.get('path')}: {w.get('before')} -> {w.get('after')}" for w in view.get("widenings") or []
+        ]
+        what = f" of what it widens: {'; '.join(widens)}" if widens else ""
+        parts.append(f"waiting for approval{what} (agentctl approve {view['name']})")
     return "; ".join(parts) or "none"
 
 

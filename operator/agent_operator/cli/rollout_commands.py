@@ -80,10 +80,16 @@ def _canary(agent: Mapping[str, Any], verb: str) -> str:
 
 
 def approve_target(agent: Mapping[str, Any]) -> Target:
-    canary = _canary(agent, "approve")
     name = agent["metadata"]["name"]
-    index = _state(agent).step_index
-    steps = describe_steps(agent.get("spec") or {}) or []
+    state = _state(agent)
+    if not state.canary_revision and state.stable_revision and state.widenings:
+        # Egress is shared, no part of a revision: its widening waits on the stable revision.
+        return Target(
+            f"the egress widening of revision {state.stable_revision}", revision=state.stable_revision
+        )
+    canary = _canary(agent, "approve")
+    index = state.step_index
+    steps = describe_steps(agent.get("spec") or {}, gated=bool(state.widenings)) or []
     step = steps[index] if index < len(steps) else None
     if step is None or step.get("kind") != "approval":
         at = f"step {index + 1}/{len(steps)} ({step_text(step, name)})" if step else f"step {index + 1}"

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, get_args
 
 from ..api import AgentDeployment, ReadinessPolicy
 from ..api.agent import Environment
 from ..loader import Document, DocumentError, load_agent, load_policy
+from ..widening import Widening, widenings
 from ._capabilities import add_capabilities_option, capabilities_from
 from ._command import EXIT_INVALID, EXIT_NOT_READY, EXIT_OK, Command
 from ._console import Console
 from ._inputs import read_all
 from ._text_report import format_report, format_summary
+from ._widenings import widening_lines, widenings_json
 
 if TYPE_CHECKING:
     from ..policy import ReadinessReport
@@ -34,6 +36,10 @@ class AgentResult:
 
     location: str
     report: ReadinessReport
+    widenings: tuple[Widening, ...] | None = None
+    """Against the previous revision (``--against``), when one of the same name was given."""
+    gated: frozenset[str] = frozenset()
+    """The widening kinds the agent's policy makes wait for `agentctl approve`."""
 
 
 @dataclass
@@ -96,14 +102,16 @@ def check_documents(
     environment: str | None = None,
     capabilities: ClusterCapabilities | None = None,
     outcome: Outcome | None = None,
+    previous: Mapping[str, AgentDeployment] | None = None,
 ) -> Outcome:
     """Validates every AgentDeployment of ``documents`` and evaluates it against its policy.
 
     The policy is the highest-priority one of ``policies`` that selects the agent, else the built-in
     profile of its environment (``environment`` overrides spec.environment). ReadinessPolicy documents
     among the inputs are checked for validity but not applied: policies are chosen explicitly.
+    With ``previous`` (agents by name), each agent also gets its widenings over the one of its name.
     """
-    from ..policy import evaluate, select_policy
+    from ..policy import builtin_policy, evaluate, select_policy
 
     outcome = outcome if outcome is not None else Outcome()
     for doc in documents:
@@ -129,8 +137,33 @@ def check_documents(
         if environment is not None:
             agent = _with_environment(agent, environment)
         policy = select_policy(agent, list(policies)) if policies else None
-        outcome.results.append(AgentResult(doc.location, evaluate(agent, policy, capabilities)))
+        report = evaluate(agent, policy, capabilities)
+        before = (previous or {}).get(agent.metadata.name)
+        if before is None:
+            outcome.results.append(AgentResult(doc.location, report))
+            continue
+        gated = (policy or builtin_policy(agent.spec.environment)).approval_required_for
+        found = tuple(widenings(before.spec, agent.spec))
+        outcome.results.append(AgentResult(doc.location, report, found, gated))
     return outcome
+
+
+def load_previous(paths: Sequence[str], outcome: Outcome) -> dict[str, AgentDeployment]:
+    """The AgentDeployments of ``--against`` files, by name; problems go into ``outcome``."""
+    inputs = read_all(paths)
+    outcome.problems.extend(inputs.problems)
+    agents: dict[str, AgentDeployment] = {}
+    for doc in inputs.documents:
+        if doc.is_object and doc.kind == "AgentDeployment":
+            try:
+                agent = load_agent(doc.data, doc.location)
+            except DocumentError as exc:
+                outcome.problems.extend(exc.lines())
+                continue
+            agents[agent.metadata.name] = agent
+    if not agents and not outcome.problems:
+        outcome.problems.append(f"{', '.join(paths)}: no AgentDeployment found to compare against")
+    return agents
 
 
 def _with_environment(agent: AgentDeployment, environment: str) -> AgentDeployment:
@@ -145,8 +178,12 @@ def _describe(doc: Document) -> str:
 
 
 def report_json(result: AgentResult) -> dict[str, Any]:
-    """The report's wire form plus ``source``, the file (and document index) it came from."""
-    return {"source": result.location, **result.report.to_wire()}
+    """The report's wire form plus ``source``, the file (and document index) it came from, and
+    with ``--against`` the widenings over the previous revision."""
+    out = {"source": result.location, **result.report.to_wire()}
+    if result.widenings is not None:
+        out["widenings"] = widenings_json(result.widenings, result.gated)
+    return out
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
@@ -169,6 +206,14 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         choices=ENVIRONMENTS,
         help="judge every agent as if spec.environment were ENV (picks the built-in profile)",
     )
+    parser.add_argument(
+        "--against",
+        action="append",
+        metavar="FILE",
+        default=[],
+        help="the previous revision of the agents (repeatable): also print what each new spec widens "
+        "over the one of the same name, and which of it the policy makes wait for agentctl approve",
+    )
     parser.add_argument("-o", "--output", choices=("text", "json"), default="text", help="report format")
     add_capabilities_option(
         parser,
@@ -185,6 +230,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         policies = load_policies(policy_inputs.documents, outcome)
         if not policies and not outcome.problems:
             outcome.problems.append(f"{', '.join(args.policy)}: no ReadinessPolicy found")
+    previous = load_previous(args.against, outcome) if args.against else None
     if outcome.problems:
         # Judging by a fallback when the intended policy is broken would give a misleading verdict.
         _print_problems(outcome, console)
@@ -192,7 +238,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
 
     inputs = read_all(args.paths)
     outcome.problems.extend(inputs.problems)
-    check_documents(inputs.documents, policies, args.environment, capabilities_from(args), outcome)
+    check_documents(inputs.documents, policies, args.environment, capabilities_from(args), outcome, previous)
     if not outcome.results and not outcome.problems:
         outcome.problems.append("no AgentDeployment found in the inputs")
 
@@ -202,6 +248,9 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     else:
         for result in outcome.results:
             console.print(format_report(result.location, result.report, console))
+            if result.widenings is not None:
+                lines = widening_lines(result.widenings, result.gated, result.report.policy)
+                console.print("\n".join(lines) + "\n")
         if len(outcome.results) > 1:
             console.print(format_summary([r.report for r in outcome.results], console))
     _print_problems(outcome, console)
@@ -221,7 +270,10 @@ COMMAND = Command(
     description="Validate AgentDeployments (schema, then readiness checks on the spec and on the rendered\n"
     "objects) and print one report per agent: a header, then one line per check marked\n"
     "  ✓ pass   ✗ required check fails   ! warning   - skipped\n"
-    "with the remediation under each failure. Documents of other kinds are skipped with a note.\n\n"
+    "with the remediation under each failure. Documents of other kinds are skipped with a note.\n"
+    "With --against FILE (the previous revision, e.g. the manifest on the main branch), each agent also\n"
+    "gets the widenings the operator computes at rollout: marked ! when its policy makes them wait for\n"
+    "agentctl approve. Widenings do not change the exit code.\n\n"
     "Exit codes:\n"
     "  0  every required check passes, for every agent\n"
     "  1  a required check fails\n"

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from ..api import GROUP, AgentDeployment, ReadinessPolicy, format_validation_error
 from ..policy import CheckResult, PolicyError, ReadinessReport, evaluate, load_policy, select_policy
 from ..render import ClusterCapabilities
+from .command_proof import signer
 from .commands import COMMAND_PREFIX, restamp
 
 WebhookKind = Literal["validate", "mutate"]
@@ -39,6 +40,16 @@ POLICIES = "readinesspolicies"
 # of a request's warnings exceed 4096 characters; staying under both keeps every line whole.
 MAX_WARNING_LENGTH = 256
 MAX_WARNINGS_TOTAL = 3800
+
+COMMAND_MATCH_CONDITION = (
+    "has(object.metadata.annotations) && object.metadata.annotations.exists(k, "
+    "k.startsWith('agentoperator.dev/command.') && (oldObject == null || "
+    "!has(oldObject.metadata.annotations) || !(k in oldObject.metadata.annotations) || "
+    "oldObject.metadata.annotations[k] != object.metadata.annotations[k]))"
+)
+"""The CEL matchCondition that scopes the mutating webhook to writes adding or changing a command
+annotation, so it can fail closed (failurePolicy Fail) without making any other write of an agent
+depend on the operator being up. The chart carries the same expression."""
 
 CODE_FORBIDDEN = 403
 CODE_INVALID = 422
@@ -77,7 +88,7 @@ class ClusterView(Protocol):
 
 
 def admission_review(
-    webhook: WebhookKind, request: Mapping[str, Any], cluster: ClusterView
+    webhook: WebhookKind, request: Mapping[str, Any], cluster: ClusterView, proof_key: bytes | None = None
 ) -> AdmissionDecision:
     """The decision for one AdmissionReview ``request`` (the review's ``request`` field).
 
@@ -95,7 +106,7 @@ def admission_review(
         if plural != AGENTS:
             return AdmissionDecision.allow()
         username = str((request.get("userInfo") or {}).get("username") or "")
-        return AdmissionDecision(True, annotations=stamp_command_identity(new, old, username))
+        return AdmissionDecision(True, annotations=stamp_command_identity(new, old, username, proof_key))
     if plural == AGENTS:
         return validate_agent(new, old, cluster)
     if plural == POLICIES:
@@ -258,24 +269,27 @@ def _invalid_policy(label: str, lines: Sequence[str]) -> AdmissionDecision:
 
 
 def stamp_command_identity(
-    new: Mapping[str, Any], old: Mapping[str, Any] | None, username: str
+    new: Mapping[str, Any], old: Mapping[str, Any] | None, username: str, proof_key: bytes | None = None
 ) -> dict[str, str]:
     """The command annotations to rewrite so that their ``by`` names ``username``.
 
     Any ``agentoperator.dev/command.*`` annotation that is new or changed by this request gets
     the requesting user as ``by``, whatever the writer claimed: the approval records who really
-    approved. Unchanged annotations keep their recorded author; malformed ones are left for the
-    operator to report.
+    approved. With ``proof_key`` it also gets a proof the operator verifies before acting on it
+    (:mod:`.command_proof`). Unchanged annotations keep their recorded author and proof; malformed
+    ones are left for the operator to report.
     """
     if not username:
         return {}
-    new_annotations: Mapping[str, str] = (new.get("metadata") or {}).get("annotations") or {}
+    meta = new.get("metadata") or {}
+    sign = signer(proof_key, meta.get("namespace") or "", meta.get("name") or "") if proof_key else None
+    new_annotations: Mapping[str, str] = meta.get("annotations") or {}
     old_annotations: Mapping[str, str] = ((old or {}).get("metadata") or {}).get("annotations") or {}
     stamped: dict[str, str] = {}
     for key, raw in sorted(new_annotations.items()):
         if not key.startswith(COMMAND_PREFIX) or old_annotations.get(key) == raw:
             continue
-        rewritten = restamp(key, raw, username)
+        rewritten = restamp(key, raw, username, sign)
         if rewritten is not None:
             stamped[key] = rewritten
     return stamped

@@ -10,13 +10,14 @@ written back unchanged.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final
 
 from ..render import COMMAND_PREFIX
 from ..rollout.types import VERBS, Command, Verb
+from .command_proof import PROOF_FIELD
 from .timefmt import format_time, parse_time
 
 __all__ = [
@@ -31,7 +32,13 @@ __all__ = [
     "restamp",
 ]
 
-_KNOWN: Final = ("at", "by", "revision", "step", "full", "toRevision")
+_KNOWN: Final = ("at", "by", "revision", "step", "full", "toRevision", PROOF_FIELD)
+"""The proof is not carried through a rewrite: whoever rewrites a command must sign it again."""
+
+Verifier = Callable[[str, str], bool]
+"""(annotation key, raw value) -> whether its identity proof verifies."""
+Signer = Callable[[str, Mapping[str, Any]], str]
+"""(annotation key, body without proof) -> the proof."""
 
 
 class CommandError(ValueError):
@@ -114,27 +121,37 @@ def decode_command(key: str, raw: str) -> Command:
         raise CommandError(f"annotation {key}: ignored, {exc}") from None
 
 
-def parse_commands(annotations: Mapping[str, str] | None) -> tuple[tuple[Command, ...], list[str]]:
-    """Commands found in the annotations, and a note for each one that is malformed."""
+def parse_commands(
+    annotations: Mapping[str, str] | None, verify: Verifier | None = None
+) -> tuple[tuple[Command, ...], list[str]]:
+    """Commands found in the annotations, and a note for each one that is malformed. With
+    ``verify``, each command says whether its identity proof verifies."""
     commands: list[Command] = []
     problems: list[str] = []
     for key, raw in sorted((annotations or {}).items()):
         if not key.startswith(COMMAND_PREFIX):
             continue
         try:
-            commands.append(decode_command(key, raw))
+            command = decode_command(key, raw)
         except CommandError as exc:
             problems.append(str(exc))
+            continue
+        commands.append(command if verify is None else replace(command, verified=verify(key, raw)))
     return tuple(commands), problems
 
 
-def restamp(key: str, raw: str, username: str) -> str | None:
-    """The annotation with ``by`` replaced by ``username``, or None when it is malformed (left for
-    the operator to report) or already names ``username``."""
+def restamp(key: str, raw: str, username: str, sign: Signer | None = None) -> str | None:
+    """The annotation with ``by`` replaced by ``username`` and, with ``sign``, a fresh proof over
+    all of it; None when it is malformed (left for the operator to report) or already reads so."""
     try:
         command = decode_command(key, raw)
     except CommandError:
         return None
-    if command.by == username:
+    rewritten = encode_command(replace(command, by=username))[key]
+    if sign is not None:
+        body: dict[str, Any] = json.loads(rewritten)
+        body[PROOF_FIELD] = sign(key, body)
+        rewritten = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    if rewritten == raw or (sign is None and command.by == username):
         return None
-    return encode_command(replace(command, by=username))[key]
+    return rewritten

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..api import AgentDeployment
-from ..api.agent import AgentDeploymentSpec
+from ..api.agent import AgentDeploymentSpec, Egress, Network
 from ..render import REVISION_LABEL, ROLE_LABEL, ClusterCapabilities, render_revision, render_shared
 from ..rollout.types import RevisionObservation, RolloutPlan
 from .diff import with_applied_hash
@@ -47,7 +47,10 @@ def desired_objects(
     history: Mapping[str, Revision],
     rollout: RolloutPlan,
     capabilities: ClusterCapabilities,
+    hold_egress: Egress | None = None,
 ) -> DesiredObjects:
+    """With ``hold_egress``, the shared objects (NetworkPolicy) allow that egress instead of the
+    spec's: the spec's widening waits for approval (controller/widening_gate.py)."""
     snapshots: dict[str, AgentDeploymentSpec] = {r: h.spec for r, h in history.items() if h.spec is not None}
     if can_roll:
         snapshots[desired] = agent.spec
@@ -64,6 +67,9 @@ def desired_objects(
         )
     if stable is not None:
         shared_spec = agent.spec if can_roll else snapshots.get(stable, agent.spec)
+        if hold_egress is not None:
+            network = (shared_spec.network or Network()).model_copy(update={"egress": hold_egress})
+            shared_spec = shared_spec.model_copy(update={"network": network})
         wanted.extend(
             render_shared(
                 agent.model_copy(update={"spec": shared_spec}),

@@ -28,12 +28,13 @@ from pydantic import ValidationError
 from ..api import AgentDeployment, ReadinessPolicy, format_validation_error
 from ..api.agent import Rollout
 from ..kube.kinds import CONTROLLER_REVISION, Kind, kind_of
-from ..policy import ReadinessReport, evaluate, select_policy
+from ..policy import EffectivePolicy, ReadinessReport, evaluate, select_policy
 from ..reeval import LIFT_HINT
 from ..render import APPLY_ORDER, REVISION_LABEL, ClusterCapabilities, revision_hash
 from ..rollout import plan_rollout
 from ..rollout.types import Command, Event, RevisionObservation, RolloutInput, RolloutPlan
 from .analysis_runner import ERROR_TTL_SECONDS, AnalysisResult, MeasureJob, fingerprint
+from .command_proof import verifier
 from .commands import parse_commands
 from .desired import desired_objects, label, object_key, revision_observations
 from .diff import applied_hash, needs_apply
@@ -43,6 +44,7 @@ from .scheduled import job_observation, scheduled_decision, scheduled_job, score
 from .secrets import required_secrets
 from .status import agent_status, change_event, command_events, policy_events, stalled_status
 from .status_codec import read_status, state_from_status
+from .widening_gate import gating_widenings, held_egress
 
 SECRET_RECHECK_SECONDS = 10.0
 
@@ -69,6 +71,9 @@ class Observation:
     """Finished measurements of spec.analysis (from the controller's analysis runner)."""
     normalised: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Children as the apiserver stores them, keyed by applied-hash (controller/normalise.py)."""
+    command_keys: tuple[bytes, ...] | None = field(default=None, repr=False)
+    """Keys that verify command annotations' identity proofs (controller/command_proof.py); None
+    when the operator serves no webhook, so nothing can vouch for a command's ``by``."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,7 @@ class _Desired:
     report: ReadinessReport
     missing: list[str]
     """Secrets the spec references that do not exist."""
+    policy: EffectivePolicy
 
     @property
     def can_roll(self) -> bool:
@@ -150,7 +156,10 @@ def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
         return replace(stalled, measure=retry, requeue_after=ERROR_TTL_SECONDS)
     history = parse_history(obs.history)
     revisions = revision_observations(obs.children, obs.pods)
-    commands, command_problems = parse_commands(agent.metadata.annotations)
+    verify = None
+    if obs.command_keys is not None:
+        verify = verifier(obs.command_keys, agent.metadata.namespace or "", agent.metadata.name)
+    commands, command_problems = parse_commands(agent.metadata.annotations, verify)
 
     desired = _desired(obs, agent)
     # spec.evaluation.schedule first: onRegression: Suspend holds the rollout at zero replicas.
@@ -222,7 +231,7 @@ def _desired(obs: Observation, agent: AgentDeployment) -> _Desired:
     policy = select_policy(agent, obs.policies, obs.namespace_labels)
     report = evaluate(agent, policy, obs.capabilities)
     missing = sorted(required_secrets(agent.spec) - obs.secret_names)
-    return _Desired(revision_hash(agent), report, missing)
+    return _Desired(revision_hash(agent), report, missing, policy)
 
 
 def _decide_rollout(
@@ -261,6 +270,8 @@ def _decide_rollout(
             evaluation_spec=spec.evaluation,
             analysis_spec=spec.analysis,
             analysis_runs=tuple(r.run for r in _current_results(obs, agent) if r.run is not None),
+            widenings=gating_widenings(spec, desired.policy, history, state),
+            egress=spec.network.egress if spec.network else None,
         )
     )
     if regressed and not spec.suspend:
@@ -284,7 +295,10 @@ def _objects_and_prunes(
     """Step 3: children that differ from the live ones, in the renderer's dependency order
     (ServiceAccount and NetworkPolicy before the pods that need them); children no longer wanted
     and history beyond the limit to delete. Also returns the live children by key."""
-    wanted = desired_objects(agent, desired.revision, desired.can_roll, history, rollout, obs.capabilities)
+    hold = held_egress(agent.spec, desired.policy, history, rollout.state)
+    wanted = desired_objects(
+        agent, desired.revision, desired.can_roll, history, rollout, obs.capabilities, hold_egress=hold
+    )
     live = {object_key(o): o for o in obs.children}
     changed = [
         obj

@@ -47,6 +47,7 @@ from .driftloop import DriftLoopTracker, guard_plan
 from .normalise import ServerForms, settle, with_server_forms
 from .observe import PolicyCache, observe
 from .plan import Observation, ReconcilePlan, plan_reconcile, stalled_plan
+from .proof_keys import ProofKeys
 from .status import APPLY_REJECTED, INTERNAL_ERROR, apply_rejected_message, internal_error_message
 from .timefmt import format_time
 from .workqueue import Backoff, Outcome, WorkQueue
@@ -113,11 +114,14 @@ class Reconciler:
         active: Callable[[str], bool] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         drift_loops: DriftLoopTracker | None = None,
+        proof_keys: ProofKeys | None = None,
     ) -> None:
         self._kube = kube
         self._cache = cache
         self._policies = PolicyCache(cache.store)
         cache.on_policies = self._policies.invalidate
+        self._proof_keys = proof_keys
+        """With the webhook: command annotations are acted on only when their proof verifies."""
         self._clock = clock
         self._monotonic = monotonic
         self._active = active
@@ -251,7 +255,11 @@ class Reconciler:
 
     def _plan_and_write(self, key: Key, obs: Observation) -> Outcome:
         # Compare with the apiserver's own form of our apply, and hold back writes caught looping.
-        obs = replace(with_server_forms(obs, self._forms), analysis=self._analysis.results(*key))
+        obs = replace(
+            with_server_forms(obs, self._forms),
+            analysis=self._analysis.results(*key),
+            command_keys=self._proof_keys.keys() if self._proof_keys else None,
+        )
         plan = settle(obs, plan_reconcile(obs), self._forms, self._kube.dry_run_apply, plan_reconcile)
         plan = guard_plan(plan, obs.agent, self._drift, self._monotonic(), self._clock())
         readiness = (plan.status or obs.agent.get("status") or {}).get("readiness") or {}

@@ -15,6 +15,7 @@ from ..kube import KubeApi
 from . import handlers
 from .cache import ClusterCache
 from .peering import PeeringGate
+from .proof_keys import ProofKeys
 from .reconciler import DEFAULT_RESYNC_SECONDS, Reconciler
 
 
@@ -62,11 +63,12 @@ def run_operator(
     settings = kopf.OperatorSettings()
     handlers.configure_settings(settings, peering=peering, priority=priority)
     kube = KubeApi(api_client)
+    proof_keys: ProofKeys | None = None
     if webhook is not None:
         # Only with a webhook port: kopf refuses to start with admission handlers and no server.
         from .webhook import enable_webhook
 
-        enable_webhook(
+        _, proof_keys = enable_webhook(
             settings,
             kube=kube,
             port=webhook.port,
@@ -90,6 +92,7 @@ def run_operator(
                 active=gate.active if gate else None,
                 resync_seconds=resync_seconds,
                 workers=workers,
+                proof_keys=proof_keys,
             )
         ),
     )

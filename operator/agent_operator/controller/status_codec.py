@@ -18,10 +18,12 @@ from pydantic import ValidationError
 
 from ..analysis.status import run_status
 from ..analysis.verdict import AnalysisVerdict, MetricResult, Reason
-from ..api.agent import AgentDeploymentStatus, ApprovalStatus, EvaluationStatus, RolloutStatus
+from ..api.agent import AgentDeploymentStatus, ApprovalStatus, EvaluationStatus, RolloutStatus, WideningStatus
 from ..api.analysis import AnalysisRunStatus
 from ..api.base import ApiModel
+from ..api.policy import WIDENING_KINDS
 from ..rollout.types import AnalysisRun, Approval, EvaluationRecord, RolloutState
+from ..widening import Widening
 from .timefmt import format_time, parse_time
 
 M = TypeVar("M", bound=ApiModel)
@@ -189,6 +191,17 @@ def _evaluation_status(e: EvaluationRecord) -> EvaluationStatus:
     )
 
 
+def _widening(raw: WideningStatus) -> Widening | None:
+    for kind in WIDENING_KINDS:
+        if raw.kind == kind:
+            return Widening(kind, raw.path, raw.before, raw.after)
+    return None  # a kind a newer operator knows: not this one's gate
+
+
+def _widening_status(w: Widening) -> WideningStatus:
+    return WideningStatus(kind=w.kind, path=w.path, before=w.before, after=w.after)
+
+
 def rollout_state(status: AgentDeploymentStatus) -> RolloutState:
     """The rollout machine's memory, as stored in status."""
     raw = status.rollout or RolloutStatus()
@@ -218,6 +231,9 @@ def rollout_state(status: AgentDeploymentStatus) -> RolloutState:
         background_measured_at=parse_time(raw.background_measured_at),
         analysis=_analysis(raw.analysis) if raw.analysis else None,
         analysis_runs=tuple(r for r in map(_analysis, raw.analysis_runs or []) if r is not None),
+        widenings=tuple(w for w in map(_widening, raw.widenings or []) if w is not None),
+        approved_egress=raw.approved_egress,
+        approved_egress_for=raw.approved_egress_for,
     )
 
 
@@ -249,6 +265,9 @@ def rollout_status(state: RolloutState) -> RolloutStatus:
         analysis_passed=state.analysis_passed or None,
         analysis_measured_at=_time(state.analysis_measured_at),
         background_measured_at=_time(state.background_measured_at),
+        widenings=[_widening_status(w) for w in state.widenings] or None,
+        approved_egress=state.approved_egress,
+        approved_egress_for=state.approved_egress_for,
     )
 
 

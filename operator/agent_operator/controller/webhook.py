@@ -28,6 +28,7 @@ from ..kube.kinds import NAMESPACE
 from ..render import ClusterCapabilities
 from .admission import AdmissionDecision, ClusterView, WebhookKind, admission_review
 from .live_view import CapabilityCache, valid_policies
+from .proof_keys import ProofKeys
 from .webhook_tls import ensure_ca_bundle, serving_files
 
 _log = logging.getLogger(__name__)
@@ -72,11 +73,13 @@ def _request_from(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def decide(webhook: WebhookKind, request: Mapping[str, Any], cluster: ClusterView) -> AdmissionDecision:
+def decide(
+    webhook: WebhookKind, request: Mapping[str, Any], cluster: ClusterView, keys: ProofKeys | None = None
+) -> AdmissionDecision:
     """The decision, or an admitting one with a warning when the cluster cannot be read: the
     controller judges the agent again at reconcile time, so an API hiccup must not block applies."""
     try:
-        return admission_review(webhook, request, cluster)
+        return admission_review(webhook, request, cluster, keys.current() if keys else None)
     except KubeError as exc:
         _log.warning("admission could not read the cluster, admitting: %s", exc)
         return AdmissionDecision.allow(
@@ -95,8 +98,11 @@ def _apply(decision: AdmissionDecision, warnings: list[str], patch: kopf.Patch) 
         raise kopf.AdmissionError(decision.message, code=decision.code)
 
 
-def register_admission(registry: kopf.OperatorRegistry, cluster: ClusterView) -> None:
-    """Register the validating and mutating handlers for every resource of the API group."""
+def register_admission(
+    registry: kopf.OperatorRegistry, cluster: ClusterView, keys: ProofKeys | None = None
+) -> None:
+    """Register the validating and mutating handlers for every resource of the API group; with
+    ``keys``, the mutating one signs the command annotations it stamps."""
 
     @kopf.on.validate(
         GROUP, VERSION, kopf.EVERYTHING, id=VALIDATE_ID, operations=["CREATE", "UPDATE"], registry=registry
@@ -108,7 +114,7 @@ def register_admission(registry: kopf.OperatorRegistry, cluster: ClusterView) ->
         GROUP, VERSION, kopf.EVERYTHING, id=MUTATE_ID, operations=["CREATE", "UPDATE"], registry=registry
     )
     def mutate(**kwargs: Any) -> None:
-        _apply(decide("mutate", _request_from(kwargs), cluster), kwargs["warnings"], kwargs["patch"])
+        _apply(decide("mutate", _request_from(kwargs), cluster, keys), kwargs["warnings"], kwargs["patch"])
 
 
 def _keep_ca_bundle(kube: KubeApi, configuration: str, ca_pem: bytes, stop: threading.Event) -> None:
@@ -132,11 +138,11 @@ def enable_webhook(
     service: str | None,
     configuration: str,
     registry: kopf.OperatorRegistry | None = None,
-) -> threading.Event:
+) -> tuple[threading.Event, ProofKeys]:
     """Serve admission on 0.0.0.0:``port`` over HTTPS. With a certificate in ``cert_dir`` it is
     used (and reloaded when it changes); otherwise a self-signed one is generated and its CA is
     written into the caBundle of the webhook configurations named ``configuration``. Returns an
-    event that stops the caBundle upkeep."""
+    event that stops the caBundle upkeep, and the keys that sign and verify command annotations."""
     files = serving_files(cert_dir, service, now=datetime.now(UTC))
     stop = threading.Event()
     if files.generated_ca is not None:
@@ -156,8 +162,10 @@ def enable_webhook(
         addr="0.0.0.0", port=port, certfile=str(files.certfile), pkeyfile=str(files.keyfile)
     )
     settings.admission.managed = None
+    keys = ProofKeys(Path(files.keyfile))
     register_admission(
         registry if registry is not None else kopf.get_default_registry(),
         KubeClusterView(kube, CapabilityCache(kube)),
+        keys,
     )
-    return stop
+    return stop, keys

@@ -23,6 +23,8 @@ class EffectivePolicy:
     """Bounds the checks apply."""
     rules: tuple[CompiledRule, ...] = ()
     """Custom CEL rules, in policy order."""
+    approval_required_for: frozenset[str] = frozenset()
+    """Widening kinds (agent_operator.widening) a new revision needs `agentctl approve` for."""
 
     def level(self, check_id: str) -> CheckLevel:
         """The check's level; a check the policy does not know about is off."""

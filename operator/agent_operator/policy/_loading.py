@@ -60,6 +60,11 @@ def load_policy(policy: ReadinessPolicy) -> EffectivePolicy:
         levels=MappingProxyType({**base.levels, **overrides}),
         limits=_merge_limits(base.limits, policy.spec.limits),
         rules=tuple(rules),
+        approval_required_for=(
+            base.approval_required_for
+            if policy.spec.approval_required_for is None
+            else frozenset(policy.spec.approval_required_for)
+        ),
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from ..api.policy import PolicyLimits
+from ..api.policy import WIDENING_KINDS, PolicyLimits
 from ._effective import EffectivePolicy
 from ._registry import CHECKS
 from ._types import PROFILES, ProfileName
@@ -28,12 +28,19 @@ PROFILE_LIMITS: Mapping[ProfileName, PolicyLimits] = MappingProxyType(
 )
 
 
+# Production: every widening of the blast radius waits for a human; elsewhere none does.
+PROFILE_APPROVALS: Mapping[ProfileName, frozenset[str]] = MappingProxyType(
+    {"production": frozenset(WIDENING_KINDS), "staging": frozenset(), "development": frozenset()}
+)
+
+
 def _profile(name: ProfileName) -> EffectivePolicy:
     return EffectivePolicy(
         name=f"builtin/{name}",
         enforcement="Enforce",
         levels=MappingProxyType({check.id: check.level_in(name) for check in CHECKS.values()}),
         limits=PROFILE_LIMITS[name],
+        approval_required_for=PROFILE_APPROVALS[name],
     )
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..api.policy import WIDENING_KINDS
 from ._evaluate import REQUIRED_WEIGHT, WARNING_WEIGHT
-from ._profiles import PROFILE_LIMITS
+from ._profiles import PROFILE_APPROVALS, PROFILE_LIMITS
 from ._registry import CHECKS
 from ._types import PROFILES
 
@@ -90,6 +91,21 @@ def checks_markdown() -> str:
     lines += [
         "",
         "A dash means unset; each check says what it does then. Policies override these in `spec.limits`.",
+        "",
+        "## Widenings that wait for approval",
+        "",
+        "| profile | `approvalRequiredFor` |",
+        "|---|---|",
+        *(
+            f"| {p} | "
+            + (", ".join(f"`{k}`" for k in WIDENING_KINDS if k in PROFILE_APPROVALS[p]) or "none")
+            + " |"
+            for p in PROFILES
+        ),
+        "",
+        "A new revision with a widening of a listed kind waits for `agentctl approve` at step 0",
+        '(docs/rollouts.md, "Risk-based approval"). Policies set their own list in',
+        "`spec.approvalRequiredFor`.",
         "",
     ]
     lines += [f"## Checks ({len(CHECKS)})", ""]

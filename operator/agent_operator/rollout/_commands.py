@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from ..api.agent import Egress
 from ._decision import Decision, fail_canary
+from ._progress import widening_summary
 from ._steps import Step
 from .types import Approval, Command, HistoryEntry
 
@@ -20,6 +22,9 @@ def apply_commands(d: Decision, steps: tuple[Step, ...]) -> None:
             continue
         handled[command.verb] = command.at
         acted = True
+        if not command.verified:
+            _refuse(d, command)
+            continue
         _HANDLERS[command.verb](d, command, steps)
     if acted:
         d.update(handled_commands=tuple(sorted(handled.items())))
@@ -29,14 +34,45 @@ def _who(command: Command) -> str:
     return command.by or "an unknown user"
 
 
+def _refuse(d: Decision, command: Command) -> None:
+    """A command whose ``by`` the admission webhook did not vouch for: whoever wrote it went around
+    the webhook (down, or set to Ignore), so the name in it proves nothing."""
+    d.emit(
+        "Warning",
+        "CommandRefused",
+        f"{command.verb} claiming to be by {_who(command)} refused: its identity proof does not verify "
+        "(the admission webhook did not stamp it); issue it again with agentctl once the webhook answers",
+    )
+
+
 def _ignore(d: Decision, command: Command, why: str) -> None:
     d.emit("Warning", "CommandIgnored", f"{command.verb} by {_who(command)} ignored: {why}")
+
+
+def _approve_egress(d: Decision, command: Command, stable: str) -> None:
+    """Approve the spec's egress widening when no revision rolls out (egress is shared)."""
+    if command.revision is not None and command.revision != stable:
+        _ignore(d, command, f"it approves revision {command.revision} but the egress of {stable} waits")
+        return
+    approval = Approval(stable, 0, _who(command), command.at)
+    d.update(
+        approval=approval, approved_egress=d.inp.egress or Egress(), approved_egress_for=stable, widenings=()
+    )
+    d.emit(
+        "Normal",
+        "Approved",
+        f"{approval.by} approved the egress widening of revision {stable}: "
+        + widening_summary(d.inp.widenings),
+    )
 
 
 def _approve(d: Decision, command: Command, steps: tuple[Step, ...]) -> None:
     state = d.state
     canary = state.canary_revision
-    if canary is None or steps[state.step_index].kind != "approval":
+    stable = state.stable_revision
+    if canary is None and stable is not None and d.inp.widenings and d.inp.desired_revision == stable:
+        _approve_egress(d, command, stable)
+    elif canary is None or steps[state.step_index].kind != "approval":
         _ignore(d, command, "no indefinite pause is waiting for approval")
     elif command.revision is not None and command.revision != canary:
         _ignore(d, command, f"it approves revision {command.revision} but {canary} is rolling out")
@@ -47,6 +83,9 @@ def _approve(d: Decision, command: Command, steps: tuple[Step, ...]) -> None:
     else:
         approval = Approval(canary, state.step_index, _who(command), command.at)
         d.update(approval=approval, approvals=(*state.approvals, approval))
+        if steps[state.step_index].widening:
+            # The shared NetworkPolicy may now follow the spec's egress too.
+            d.update(approved_egress=d.inp.egress or Egress(), approved_egress_for=state.stable_revision)
         d.emit("Normal", "Approved", f"{approval.by} approved revision {canary} at step {state.step_index}")
 
 

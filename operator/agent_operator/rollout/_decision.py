@@ -69,6 +69,7 @@ class Decision:
             "analysis_measured_at": None,
             "background_measured_at": None,
             "analysis_runs": (),
+            "widenings": (),
         }
         if self.state.failed_revision is None:
             changes.update(failure_reason=None, message="")

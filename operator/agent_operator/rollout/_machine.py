@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ..api.agent import Egress
+from ..widening import Widening
 from ._commands import apply_commands
 from ._decision import Decision, supersede_canary
-from ._progress import advance, start_canary
+from ._progress import advance, start_canary, widening_summary
 from ._render import (
     render_blocked,
     render_failed,
@@ -15,14 +17,14 @@ from ._render import (
     render_steady,
     render_suspended,
 )
-from ._steps import Step, strategy_steps
+from ._steps import Step, gated_steps
 from .types import HistoryUpdate, RolloutInput, RolloutPlan, RolloutState
 
 
 def plan_rollout(inp: RolloutInput) -> RolloutPlan:
     """Decide what the cluster must look like now. Pure and level-based: the same input gives the
     same plan, and replanning from the plan's own state emits no events (see docs/rollouts.md)."""
-    steps = strategy_steps(inp.rollout)
+    steps = gated_steps(inp.rollout, bool(_gate(inp)))
     d = Decision(inp, _fit_to_steps(inp.state, steps))
     apply_commands(d, steps)
     _release_override(d)
@@ -46,6 +48,7 @@ def _decide(d: Decision, steps: tuple[Step, ...]) -> RolloutPlan:
     if desired == state.stable_revision:
         d.update(blocked_revision=None)
         supersede_canary(d, keep=None, why=f"the spec asks for the stable revision {desired} again")
+        _hold_egress(d)
         return render_steady(d)
     if desired == state.failed_revision:
         d.update(blocked_revision=None)
@@ -61,6 +64,36 @@ def _decide(d: Decision, steps: tuple[Step, ...]) -> RolloutPlan:
     if d.state.canary_revision is None:
         return render_steady(d)
     return render_rollout(d, steps)
+
+
+def _hold_egress(d: Decision) -> None:
+    """No new revision, but the spec widens egress (which is shared, no part of a revision): the
+    NetworkPolicy keeps the approved egress and status says what waits for agentctl approve."""
+    inp, state = d.inp, d.state
+    approved = state.approved_egress_for == state.stable_revision and state.approved_egress == (
+        inp.egress or Egress()
+    )
+    egress = tuple(w for w in inp.widenings if w.kind == "egress")
+    waiting = () if approved or state.rollback_override is not None else egress
+    if waiting and not state.widenings:
+        d.emit(
+            "Warning",
+            "AwaitingApproval",
+            f"the spec widens the egress of revision {state.stable_revision} ({widening_summary(waiting)}): "
+            "the NetworkPolicy keeps the approved egress until agentctl approve",
+        )
+    if waiting != state.widenings:
+        d.update(widenings=waiting)
+
+
+def _gate(inp: RolloutInput) -> tuple[Widening, ...]:
+    """The widenings that gate the revision the steps are for: the in-flight canary's, as fixed
+    when it started (a policy edited mid-rollout must not shift its step index), else those of the
+    desired revision, which a canary started in this reconcile takes."""
+    state = inp.state
+    if state.canary_revision is not None and state.canary_revision == inp.desired_revision:
+        return state.widenings
+    return inp.widenings
 
 
 def _fit_to_steps(state: RolloutState, steps: tuple[Step, ...]) -> RolloutState:

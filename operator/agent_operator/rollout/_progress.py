@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Literal
 
+from ..widening import Widening
 from ._analysis import check_analyze, check_background
 from ._decision import Decision, fail_canary, promote_canary, supersede_canary
 from ._replicas import canary_split
@@ -22,6 +23,8 @@ def describe(step: Step) -> str:
         return f"setWeight {step.weight}"
     if step.kind == "pause":
         return f"pause {step.duration_seconds}s"
+    if step.kind == "approval" and step.widening:
+        return "approve widening"
     if step.kind == "approval":
         return "pause until approved"
     if step.kind == "evaluate":
@@ -31,6 +34,13 @@ def describe(step: Step) -> str:
     if step.kind == "recreate":
         return "recreate"
     return "promote to 100%"
+
+
+def widening_summary(widenings: tuple[Widening, ...], limit: int = 5) -> str:
+    """The widenings on one line, the first ``limit`` of them."""
+    shown = "; ".join(w.message for w in widenings[:limit])
+    more = len(widenings) - limit
+    return shown + (f"; {more} more" if more > 0 else "")
 
 
 def elapsed_seconds(d: Decision) -> float:
@@ -50,6 +60,7 @@ def start_canary(d: Decision, steps: tuple[Step, ...]) -> None:
         rollout_started_at=d.inp.now,
         restart_baseline=d.observed(desired).restarts,
         analysis=None,
+        widenings=d.inp.widenings,
     )
     d.record_revision = desired
     d.emit(
@@ -111,6 +122,13 @@ def _enter(d: Decision, step: Step, index: int) -> None:
     d.update(step_started_at=d.inp.now)
     if step.kind == "pause":
         d.emit("Normal", "Paused", f"revision {canary} pauses {step.duration_seconds}s at step {index}")
+    elif step.kind == "approval" and step.widening:
+        d.emit(
+            "Warning",
+            "AwaitingApproval",
+            f"revision {canary} widens the agent's reach ({widening_summary(d.state.widenings)}): it waits "
+            f"at step {index}, before any pod of it runs, for agentctl approve",
+        )
     elif step.kind == "approval":
         d.emit("Normal", "AwaitingApproval", f"revision {canary} waits at step {index} for agentctl approve")
     elif step.kind == "evaluate":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ._analysis import background_due, held, pause_reason, paused_on, step_due
 from ._decision import Decision
-from ._progress import canary_short, describe, elapsed_seconds, pods_target
+from ._progress import canary_short, describe, elapsed_seconds, pods_target, widening_summary
 from ._replicas import actual_weight, step_toward
 from ._steps import Step, pacing, weight_at
 from .types import RolloutPhase, RolloutPlan
@@ -104,14 +104,22 @@ def render_steady(d: Decision) -> RolloutPlan:
             f"; pinned by a manual rollback while the spec asks for {d.state.rollback_from}: "
             f"revert the spec to {override} or push a fix to resume rollouts"
         )
-    if available:
-        phase: RolloutPhase = "Available"
+    if d.state.widenings:
+        message += (
+            f"; the spec widens {widening_summary(d.state.widenings)}: the NetworkPolicy keeps the "
+            "approved egress until agentctl approve"
+        )
+    if available and d.state.widenings:
+        phase: RolloutPhase = "Progressing"
+        reason = "AwaitingApproval"
+    elif available:
+        phase = "Available"
         reason = "Available"
     else:
         first = all(entry.revision == stable for entry in d.inp.history)
         phase = "Pending" if first else "Progressing"
         reason = "WaitingForPods"
-    complete = available and stable == d.inp.desired_revision
+    complete = available and stable == d.inp.desired_revision and not d.state.widenings
     return _plan(d, {stable: total}, phase, reason, message, complete=complete)
 
 
@@ -176,6 +184,8 @@ def render_rollout(d: Decision, steps: tuple[Step, ...]) -> RolloutPlan:
         f"revision {canary} at step {index + 1} of {len(steps)} ({describe(step)}): "
         f"canary {new_canary}, stable {new_stable} replicas; weight {weight}% desired"
     )
+    if step.widening:
+        message += f"; it widens {widening_summary(state.widenings)}: agentctl approve releases it"
     if target[1] * 100 != weight * total:
         message += (
             f"; {weight}% is approximate with {total} replicas: the canary gets {target[1]} of {total} pods"

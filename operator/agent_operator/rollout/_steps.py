@@ -28,6 +28,8 @@ class Step:
     """Measurements that must pass (``analyze``)."""
     metrics: tuple[str, ...] | None = None
     """The checks an ``analyze`` step runs; all of spec.analysis when None."""
+    widening: bool = False
+    """An ``approval`` the operator added because the revision widens the blast radius."""
 
     @property
     def moves_replicas(self) -> bool:
@@ -66,6 +68,16 @@ def strategy_steps(rollout: Rollout) -> tuple[Step, ...]:
             )
     steps.append(Step("promote", weight=100))
     return tuple(steps)
+
+
+WIDENING_GATE = Step("approval", widening=True)
+
+
+def gated_steps(rollout: Rollout, widens: bool) -> tuple[Step, ...]:
+    """The strategy's steps, led by an approval when the revision widens what the agent may reach
+    or spend: whatever the steps say, a human looks first, before any pod of it runs."""
+    steps = strategy_steps(rollout)
+    return (WIDENING_GATE, *steps) if widens else steps
 
 
 def weight_at(steps: tuple[Step, ...], index: int) -> int:

@@ -15,8 +15,9 @@ from datetime import datetime
 from typing import Any, Final, Literal, get_args
 
 from ..analysis.verdict import AnalysisVerdict
-from ..api.agent import Evaluation, Rollout
+from ..api.agent import Egress, Evaluation, Rollout
 from ..api.analysis import Analysis
+from ..widening import Widening
 
 EvaluationResult = Literal["Running", "Passed", "Failed", "TimedOut"]
 RevisionOutcome = Literal["Promoted", "Aborted", "RolledBack", "Superseded"]
@@ -121,6 +122,9 @@ class Command:
     earlier revision that served as stable)."""
     unknown: Mapping[str, Any] = field(default_factory=dict)
     """Fields of the annotation this version does not know, kept so a rewrite loses nothing."""
+    verified: bool = True
+    """The annotation's identity proof verifies (or the operator runs without the webhook, so
+    there is nothing to verify against). An unverified command is refused, never acted on."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,15 @@ class RolloutState:
     """The latest measurement (analyze step or background): the table status shows."""
     analysis_runs: tuple[AnalysisRun, ...] = ()
     """The latest measurements of the current canary (capped), for its history entry."""
+    widenings: tuple[Widening, ...] = ()
+    """What the current canary widens that its policy gates on: fixed when the canary starts, it
+    puts an approval step before every other step. Without a canary: the egress widening of the
+    spec (egress is no part of a revision) that waits for approval."""
+    approved_egress: Egress | None = None
+    """spec.network.egress as a human approved it for ``approved_egress_for``: the baseline a
+    later egress change is compared with, until another revision becomes stable."""
+    approved_egress_for: str | None = None
+    """The stable revision ``approved_egress`` was approved on."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +215,12 @@ class RolloutInput:
     """spec.analysis: the checks analyze steps and background analysis run."""
     analysis_runs: tuple[AnalysisRun, ...] = ()
     """Finished measurements the controller has for this agent (any revision, step or due time)."""
+    widenings: tuple[Widening, ...] = ()
+    """What the desired revision widens against the stable one, of the kinds the policy lists in
+    approvalRequiredFor: a canary started for it waits for `agentctl approve` at step 0. With no
+    new revision, an egress widening alone waits the same way (the NetworkPolicy holds)."""
+    egress: Egress | None = None
+    """spec.network.egress the spec asks for: what an approval of a widening approves."""
 
 
 @dataclass(frozen=True)

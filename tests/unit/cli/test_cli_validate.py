@@ -277,3 +277,58 @@ def _can_read(path: Path) -> bool:
 def test_no_colour_when_not_a_terminal(agentctl: Agentctl) -> None:
     result = agentctl("validate", NONCOMPLIANT)
     assert "\033[" not in result.output
+
+
+def _widened(tmp_path: Path) -> Path:
+    """examples/production.yaml with a new egress domain and a changed model."""
+    import yaml
+
+    docs = list(yaml.safe_load_all(PRODUCTION.read_text()))
+    for doc in docs:
+        if doc and doc.get("kind") == "AgentDeployment":
+            doc["spec"]["network"]["egress"]["allowedDomains"].append("evil.example.org")
+            doc["spec"]["model"]["name"] = "other-model"
+    return _write(tmp_path / "new.yaml", yaml.safe_dump_all(docs))
+
+
+def test_against_prints_the_widenings_the_policy_gates(agentctl: Agentctl, tmp_path: Path) -> None:
+    result = agentctl("validate", str(_widened(tmp_path)), "--against", str(PRODUCTION))
+    assert result.code == 0, result.output
+    assert "Widenings (2): builtin/production requires agentctl approve for 2 of them" in result.out
+    assert (
+        "! egress        spec.network.egress.allowedDomains: [api.openai.com] -> +evil.example.org"
+        in result.out
+    )
+    assert "! model         spec.model.name: gpt-4.1 -> other-model" in result.out
+
+
+def test_against_in_json_and_against_itself(agentctl: Agentctl, tmp_path: Path) -> None:
+    result = agentctl("validate", str(_widened(tmp_path)), "--against", str(PRODUCTION), "-o", "json")
+    widenings = json.loads(result.out)["widenings"]
+    assert [(w["kind"], w["after"], w["requiresApproval"]) for w in widenings] == [
+        ("egress", "+evil.example.org", True),
+        ("model", "other-model", True),
+    ]
+    same = agentctl("validate", str(PRODUCTION), "--against", str(PRODUCTION))
+    assert "Widenings: none" in same.out
+
+
+def test_against_staging_lists_but_does_not_gate(agentctl: Agentctl, tmp_path: Path) -> None:
+    result = agentctl(
+        "validate",
+        str(_widened(tmp_path)),
+        "--against",
+        str(PRODUCTION),
+        "--environment",
+        "staging",
+        "-o",
+        "json",
+    )
+    assert [w["requiresApproval"] for w in json.loads(result.out)["widenings"]] == [False, False]
+
+
+def test_against_a_file_without_agents_exits_2(agentctl: Agentctl, tmp_path: Path) -> None:
+    empty = _write(tmp_path / "empty.yaml", "kind: ConfigMap\napiVersion: v1\nmetadata: {name: x}\n")
+    result = agentctl("validate", str(PRODUCTION), "--against", str(empty))
+    assert result.code == 2
+    assert "no AgentDeployment found to compare against" in result.err

@@ -35,6 +35,7 @@ from agent_operator.rollout import (
     RolloutState,
     plan_rollout,
 )
+from agent_operator.widening import Widening
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -113,6 +114,8 @@ class Sim:
     runs: list[AnalysisRun] = field(default_factory=list)
     """Finished measurements, handed to the machine as the controller's runner does."""
     requests: list[AnalysisRequest] = field(default_factory=list)
+    widenings: tuple[Widening, ...] = ()
+    """What the desired revision widens that its policy gates on (the controller computes it)."""
 
     @property
     def state(self) -> RolloutState:
@@ -164,6 +167,7 @@ class Sim:
             evaluation_spec=self.evaluation_spec,
             analysis_spec=self.analysis_spec,
             analysis_runs=tuple(self.runs),
+            widenings=self.widenings,
         )
 
     def reconcile(self, seconds: float = 10) -> RolloutPlan:
