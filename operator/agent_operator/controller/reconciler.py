@@ -61,6 +61,10 @@ was missed by a bug heals within the hour, at about one reconcile per agent per 
 controller-runtime's 10 hours bound staleness too loosely for rollouts that run in minutes."""
 STALE_CACHE_RETRY_SECONDS = 1.0
 STARTUP_SYNC_SECONDS = 60.0
+FOLLOW_UP_SECONDS = 0.2
+"""A reconcile that wrote is followed by one more, from the cache (no request): a plan may decide
+from the state it has just written (a step completed, a write loop detected), and our own writes
+wake nobody through the watch (write-through), as a controller's own updates did not either."""
 REJECTED_BACKOFF = Backoff(base=300.0, cap=3600.0)
 """How soon a write the apiserver refused is tried again with unchanged inputs: the answer is
 final for that body, but an admission webhook or a quota may change its mind eventually."""
@@ -76,6 +80,12 @@ class _Rejection:
     message: str
     attempts: int
     retry_at: float
+
+
+def _after_writes(plan: ReconcilePlan) -> float | None:
+    if not plan.writes:
+        return plan.requeue_after
+    return FOLLOW_UP_SECONDS if plan.requeue_after is None else min(plan.requeue_after, FOLLOW_UP_SECONDS)
 
 
 def inputs_fingerprint(obs: Observation, target: tuple[str, str]) -> str:
@@ -296,7 +306,7 @@ class Reconciler:
             return Outcome(requeue_after=delay)
         with self._guard:
             self._rejected.pop(key, None)
-        return Outcome(requeue_after=plan.requeue_after, writes=plan.writes)
+        return Outcome(requeue_after=_after_writes(plan), writes=plan.writes)
 
     def _note_write(self, namespace: str, name: str, obj: Mapping[str, Any]) -> None:
         loop = self._drift.record_write((namespace, name), obj, self._monotonic())
