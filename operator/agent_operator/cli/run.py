@@ -57,6 +57,14 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         help="log format (default: json when stderr is not a terminal, text otherwise)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    parser.add_argument(
+        "--budget-clock-file",
+        type=Path,
+        metavar="PATH",
+        help="drills and tests: the spend cap's clock reads an RFC 3339 time from PATH plus the time"
+        " since PATH was written, so a window reset at midnight can be seen without waiting (default:"
+        " the system clock)",
+    )
     webhook = parser.add_argument_group("admission webhook")
     webhook.add_argument(
         "--webhook-port",
@@ -130,6 +138,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         )
         if args.webhook_port
         else None,
+        budget_clock_file=args.budget_clock_file,
     )
     return EXIT_OK
 

@@ -26,13 +26,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..api import AgentDeployment, ReadinessPolicy, format_validation_error
-from ..api.agent import Rollout
+from ..api.agent import AgentDeploymentStatus, Rollout
+from ..budget import CanaryShare
 from ..kube.kinds import CONTROLLER_REVISION, Kind, kind_of
 from ..policy import ReadinessReport, evaluate, select_policy
 from ..render import APPLY_ORDER, REVISION_LABEL, ClusterCapabilities, revision_hash
 from ..rollout import plan_rollout
-from ..rollout.types import Command, Event, RevisionObservation, RolloutInput, RolloutPlan
+from ..rollout.types import ROLLOUT_VERBS, Command, Event, RevisionObservation, RolloutInput, RolloutPlan
 from .analysis_runner import ERROR_TTL_SECONDS, AnalysisResult, MeasureJob, fingerprint
+from .budget_plan import BudgetPlan, plan_budget
+from .budget_runner import SpendJob, SpendResult
 from .commands import parse_commands
 from .desired import desired_objects, label, object_key, revision_observations
 from .diff import applied_hash, needs_apply
@@ -67,6 +70,10 @@ class Observation:
     """Finished measurements of spec.analysis (from the controller's analysis runner)."""
     normalised: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Children as the apiserver stores them, keyed by applied-hash (controller/normalise.py)."""
+    spend: SpendResult | None = None
+    """The latest spend measurement of the agent's budget (from the controller's budget runner)."""
+    budget_now: datetime | None = None
+    """The budget clock (``now`` when unset): tests move it to cross midnight without sleeping."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,8 @@ class ReconcilePlan:
     requeue_after: float | None = None
     measure: tuple[MeasureJob, ...] = ()
     """Measurements of spec.analysis to run off the reconcile workers (not writes)."""
+    spend: SpendJob | None = None
+    """The budget's next spend measurement, when due (not a write)."""
 
     @property
     def writes(self) -> int:
@@ -149,9 +158,13 @@ def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
     history = parse_history(obs.history)
     revisions = revision_observations(obs.children, obs.pods)
     commands, command_problems = parse_commands(agent.metadata.annotations)
+    before = read_status(previous)
+    budget = plan_budget(
+        agent, before.budget, obs.spend, commands, _canary_share(before), obs.budget_now or obs.now
+    )
 
     desired = _desired(obs, agent)
-    rollout = _decide_rollout(obs, agent, desired, history, revisions, commands)
+    rollout = _decide_rollout(obs, agent, desired, history, revisions, commands, budget)
     apply, delete, live = _objects_and_prunes(obs, agent, desired, history, rollout)
     # History first: a revision's snapshot exists before anything runs it.
     apply = [*history_writes(agent, history, rollout, obs.now), *apply]
@@ -159,14 +172,14 @@ def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
 
     status = agent_status(
         agent, previous, desired.report, desired.revision, desired.missing, rollout, revisions,
-        command_problems, obs.now,
+        command_problems, obs.now, budget.status, budget.conditions,
     )  # fmt: skip
-    before = read_status(previous)
     stable = rollout.state.stable_revision
     events = [
         *rollout.events,
         *policy_events(before, desired.report, desired.missing, desired.revision, stable),
         *command_events(before, command_problems),
+        *budget.events,
     ]
     if apply or delete:
         deleted = [f"{r.kind.kind}/{r.name}" for r in delete]
@@ -176,6 +189,8 @@ def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
         # Secrets are not watched (that would stream their values into the operator); look again
         # soon instead, so the agent recovers by itself once the Secret exists.
         requeue = min(requeue or SECRET_RECHECK_SECONDS, SECRET_RECHECK_SECONDS)
+    if budget.requeue_after is not None:
+        requeue = min(requeue or budget.requeue_after, budget.requeue_after)
     analysis = agent.spec.analysis
     measure = (
         tuple(MeasureJob(fingerprint(analysis), analysis, r) for r in rollout.measure) if analysis else ()
@@ -188,6 +203,7 @@ def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
         events=tuple(events),
         requeue_after=requeue,
         measure=measure,
+        spend=budget.job,
     )
 
 
@@ -223,8 +239,10 @@ def _decide_rollout(
     history: Mapping[str, Revision],
     revisions: dict[str, RevisionObservation],
     commands: tuple[Command, ...],
+    budget: BudgetPlan,
 ) -> RolloutPlan:
-    """Step 2: the rollout machine, fed from the stored status, history and command annotations."""
+    """Step 2: the rollout machine, fed from the stored status, history and command annotations,
+    and the budget's verdict (step 2a)."""
     spec = agent.spec
     state = state_from_status(obs.agent.get("status"))
     evaluation = None
@@ -248,13 +266,27 @@ def _decide_rollout(
             revisions=revisions,
             history=history_entries(history),
             now=obs.now,
-            commands=commands,
+            commands=tuple(c for c in commands if c.verb in ROLLOUT_VERBS),
             evaluation=evaluation,
             evaluation_spec=spec.evaluation,
             analysis_spec=spec.analysis,
             analysis_runs=tuple(r.run for r in _current_results(obs, agent) if r.run is not None),
+            budget_suspend=budget.suspend,
+            budget_canary_over=_canary_over(budget, state.canary_revision),
         )
     )
+
+
+def _canary_share(status: AgentDeploymentStatus) -> CanaryShare | None:
+    """The canary in flight and the weight its step asks for, as last written."""
+    if status.canary_revision is None or status.desired_weight is None:
+        return None
+    return CanaryShare(status.canary_revision, status.desired_weight)
+
+
+def _canary_over(budget: BudgetPlan, canary: str | None) -> tuple[str, str] | None:
+    why = budget.verdict.canary_over if budget.verdict is not None else None
+    return (canary, why) if canary is not None and why is not None else None
 
 
 def _objects_and_prunes(

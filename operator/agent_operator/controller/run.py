@@ -13,6 +13,7 @@ from prometheus_client import start_http_server
 
 from ..kube import KubeApi
 from . import handlers
+from .budget_clock import FileClock
 from .peering import PeeringGate
 from .reconciler import Reconciler
 
@@ -39,6 +40,7 @@ def run_operator(
     log_format: str,
     verbose: bool,
     webhook: WebhookOptions | None = None,
+    budget_clock_file: Path | None = None,
 ) -> None:
     """Run until interrupted. Watches ``namespaces``, or the whole cluster. ``api_client`` comes
     from :func:`agent_operator.kube.load_api_client`, which also sets the configuration kopf logs
@@ -80,5 +82,11 @@ def run_operator(
         priority=priority,
         peering_name=peering,
         liveness_endpoint=f"http://0.0.0.0:{health_port}/healthz" if health_port else None,
-        memo=kopf.Memo(reconciler=Reconciler(kube, active=gate.active if gate else None)),
+        memo=kopf.Memo(
+            reconciler=Reconciler(
+                kube,
+                active=gate.active if gate else None,
+                budget_clock=FileClock(budget_clock_file) if budget_clock_file else None,
+            )
+        ),
     )

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from ..api.agent import AgentDeployment, AgentDeploymentStatus, ReadinessSummary
+from ..api.budget import BudgetStatus
 from ..api.meta import Condition
 from ..policy import ReadinessReport
 from ..render import AGENT_LABEL, APPLIED_HASH
@@ -83,6 +84,8 @@ def agent_status(
     revisions: Mapping[str, RevisionObservation],
     command_problems: list[str],
     now: datetime,
+    budget: BudgetStatus | None = None,
+    budget_conditions: Sequence[Cond] = (),
 ) -> dict[str, Any]:
     """The full new status of an agent the planner acted on."""
     generation = agent.metadata.generation
@@ -101,6 +104,7 @@ def agent_status(
         _stalled_condition(rollout, report, missing, blocked_by_policy),
         _policy_condition(report),
         _progressing_condition(rollout),
+        *budget_conditions,
     ]
     typed = AgentDeploymentStatus(
         observed_generation=generation,
@@ -127,6 +131,7 @@ def agent_status(
         missing_secrets=missing or None,
         command_problems=command_problems or None,
         rollout=rollout_status(state),
+        budget=budget,
     )
     return write_status(typed, previous)
 
