@@ -273,7 +273,9 @@ class Budget(ApiModel):
     """Monthly spend cap in US dollars."""
     alert_at_percent: int = Field(default=80, ge=1, le=100)
     """Alert when this share of a cap is spent."""
-    timezone: str | None = Field(default=None, max_length=64)
+    timezone: str | None = Field(
+        default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$"
+    )
     """IANA time zone whose midnight starts the daily window; UTC when unset."""
     on_unknown: OnUnknown | None = None
     """Spend cannot be measured (Prometheus unreachable): Hold keeps the last decision (the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +73,23 @@ def test_the_text_view_shows_spend_cap_window_projection_and_override() -> None:
     assert "projected  $30.25" in text
     assert "override   $25.00 by alice until 2026-12-02T15:00:00Z" in text
     assert "revision r1: spent $21.50, burning $0.73/h, projected $30.25" in text
+
+
+def test_validate_names_an_unknown_time_zone_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    from tests.support.cluster import REPO_ROOT
+
+    agent = yaml.safe_load((REPO_ROOT / "examples" / "production.yaml").read_text())
+    agent["spec"]["runtime"]["budget"]["timezone"] = "Mars/Olympus"
+    path = tmp_path / "agent.yaml"
+    path.write_text(yaml.safe_dump(agent))
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"{path}: spec.runtime.budget.timezone: unknown time zone 'Mars/Olympus';"
+        " use an IANA name such as UTC,"
+        " Europe/Berlin or America/New_York"
+    ]
