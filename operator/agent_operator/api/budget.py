@@ -73,7 +73,8 @@ class BudgetStatus(ApiModel):
     projected_usd: float | None = Field(default=None, alias="projectedUSD", ge=0)
     """Spend plus the current burn rate times the rest of the window."""
     measured_at: str | None = None
-    """The last measurement attempt (RFC 3339)."""
+    """When the numbers shown were measured (RFC 3339); a later measurement that finds the same
+    numbers keeps it, so an idle agent's budget costs no status writes."""
     revisions: list[RevisionSpendStatus] | None = Field(default=None, max_length=64)
     """Spend per revision."""
     unknown: str | None = Field(default=None, max_length=1024)

@@ -109,18 +109,32 @@ def _override(
     return record, latest, None
 
 
-def _due(
-    stored: BudgetStatus | None, window: Window, interval: int, measured_now: datetime | None
-) -> datetime:
-    last = measured_now or (parse_time(stored.measured_at) if stored is not None else None)
-    if (
-        stored is None
-        or parse_time(stored.window_start) != window.start
-        or last is None
-        or last < window.start
-    ):
-        return window.start  # a new window is measured at once
-    return last + timedelta(seconds=interval)
+def _usable(result: SpendResult | None, fingerprint: str, window: Window) -> SpendResult | None:
+    """The runner's latest measurement when it measured this window under this spec."""
+    if result is None or result.job.fingerprint != fingerprint or result.job.window_start != window.start:
+        return None
+    return result
+
+
+def _keep_unchanged(stored: BudgetStatus | None, new: BudgetStatus) -> BudgetStatus:
+    """``new``, or with the stored measurement time and projections when a later measurement found
+    the same numbers: an idle agent's budget costs no status write per measurement."""
+    if stored is None:
+        return new
+
+    def numbers(b: BudgetStatus) -> object:
+        rows = [(r.revision, r.spent_usd, r.burn_usd_per_hour, r.share_usd) for r in b.revisions or []]
+        return (b.state, b.window_start, b.cap_usd, b.spent_usd, rows, b.unknown, b.override)
+
+    if numbers(stored) != numbers(new):
+        return new
+    return new.model_copy(
+        update={
+            "measured_at": stored.measured_at,
+            "projected_usd": stored.projected_usd,
+            "revisions": stored.revisions,
+        }
+    )
 
 
 def plan_budget(
@@ -140,16 +154,18 @@ def plan_budget(
     window = window_at(now, budget.timezone or DEFAULT_TIMEZONE)
     interval = budget.interval_seconds or DEFAULT_INTERVAL_SECONDS
     fingerprint = budget_fingerprint(budget, analysis.prometheus, cost)
-    due = _due(stored, window, interval, None)
-    fresh = result is not None and result.job.key == (fingerprint, window.start, due)
+    # The schedule runs from the runner's latest measurement (kept in memory, so measuring costs no
+    # status write); after a restart, or in a new window, the first measurement is due at once.
+    latest = _usable(result, fingerprint, window)
     spend = _stored_spend(stored, window)
     unknown = stored.unknown if stored is not None else None
     measured_at = parse_time(stored.measured_at) if stored is not None else None
-    if fresh and result is not None:
-        measured_at = result.measured_at
-        unknown = result.unknown
-        spend = result.spend if result.spend is not None else spend
-        due = _due(stored, window, interval, measured_at)
+    due = window.start
+    if latest is not None:
+        measured_at = latest.measured_at
+        unknown = latest.unknown
+        spend = latest.spend if latest.spend is not None else spend
+        due = latest.measured_at + timedelta(seconds=interval)
     override, new_override, ignored = _override(stored, commands, now)
     until = parse_time(override.until) if override is not None else None
     verdict = decide(
@@ -167,7 +183,7 @@ def plan_budget(
             measured_at=measured_at,
         )
     )
-    status = _status(verdict, window, spend, measured_at, override)
+    status = _keep_unchanged(stored, _status(verdict, window, spend, measured_at, override))
     events = budget_events(stored, status, verdict, window, new_override)
     if ignored is not None:
         events.append(override_ignored(ignored))

@@ -227,3 +227,33 @@ def test_a_result_from_an_older_spec_or_window_is_not_used() -> None:
     cluster.reconcile()
     assert cluster.budget["state"] == "Ok"
     assert set(cluster.replicas().values()) == {2}
+
+
+def test_measuring_the_same_numbers_again_writes_nothing() -> None:
+    cluster = Cluster(budgeted())
+    cluster.measure(cluster.reconcile().spend, 2.0)
+    cluster.reconcile()
+    measured = cluster.budget["measuredAt"]
+    for _ in range(3):
+        cluster.now += timedelta(seconds=30)
+        plan = cluster.reconcile()
+        assert plan.spend is not None, "the next measurement is due"
+        cluster.measure(plan.spend, 2.0)
+        again = cluster.reconcile()
+        assert (again.status, again.events, again.apply) == (None, (), ())
+    assert cluster.budget["measuredAt"] == measured
+    cluster.now += timedelta(seconds=30)
+    cluster.measure(cluster.reconcile().spend, 2.5)
+    assert cluster.reconcile().status is not None, "new numbers are written"
+
+
+def test_after_a_restart_the_first_measurement_is_due_at_once() -> None:
+    cluster = Cluster(budgeted())
+    cluster.measure(cluster.reconcile().spend, 2.0)
+    cluster.reconcile()
+    cluster.result = None  # a new operator process: the runner's memory is empty
+    cluster.now += timedelta(seconds=5)
+    plan = cluster.reconcile()
+    assert plan.spend is not None
+    assert plan.spend.due <= cluster.now
+    assert cluster.budget["spentUSD"] == 2.0, "the stored numbers hold meanwhile"
