@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..api.agent import AgentDeployment, Budget
@@ -43,7 +43,6 @@ class BudgetPlan:
     events: tuple[Event, ...] = ()
     job: SpendJob | None = None
     requeue_after: float | None = None
-    window: Window | None = field(default=None)
 
     @property
     def suspend(self) -> tuple[str, str] | None:
@@ -205,7 +204,6 @@ def plan_budget(
         events=tuple(events),
         job=job,
         requeue_after=min(t for t in wake if t > 0) if any(t > 0 for t in wake) else None,
-        window=window,
     )
 
 
