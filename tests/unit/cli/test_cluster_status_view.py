@@ -130,3 +130,22 @@ def test_colour_only_when_the_console_asks() -> None:
     view = status_view(agent(canary_status(0)), [], [], history())
     assert "\033[" not in format_status(view, Console(), NOW)
     assert "\033[" in format_status(view, Console(colour=True), NOW)
+
+
+def test_an_exhausted_budget_is_one_line_of_the_status() -> None:
+    budget = {
+        "state": "Exhausted",
+        "windowStart": "2026-01-03T00:00:00Z",
+        "windowEnd": "2026-01-04T00:00:00Z",
+        "capUSD": 10,
+        "spentUSD": 10.4,
+    }
+    status = {**canary_status(1), "budget": budget}
+    text = format_status(status_view(agent(status), [], [], history()), Console(), NOW)
+    assert "budget" in text
+    assert "Exhausted: $10.40 of $10.00 (104%), resets 2026-01-04T00:00:00Z" in text
+
+
+def test_no_budget_line_without_an_enforced_cap() -> None:
+    text = format_status(status_view(agent(canary_status(1)), [], [], history()), Console(), NOW)
+    assert "budget" not in text
