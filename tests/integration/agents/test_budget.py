@@ -246,6 +246,7 @@ def test_a_canary_burning_three_times_its_share_is_rolled_back_before_the_budget
         "burner",
         "a canary at 20%",
         lambda s: s.get("canaryRevision") and s.get("desiredWeight") == 20,
+        180,
     )
     canary = str(status["canaryRevision"])
     three_times = 3 * 2.0 / 3600 / USD_PER_TASK * 0.2  # tasks a 0.2 s tick
