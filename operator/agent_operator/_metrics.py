@@ -58,3 +58,28 @@ CACHE_OBJECTS = Gauge(
     "agent_operator_cache_objects",
     "Objects held in the operator's watch cache.",
 )
+BUDGET_SPENT_USD = Gauge(
+    "agent_operator_budget_spent_usd",
+    "Spend of every revision of an agent in the current daily budget window, in US dollars.",
+    ["namespace", "agent"],
+)
+BUDGET_CAP_USD = Gauge(
+    "agent_operator_budget_cap_usd",
+    "The daily spend cap in force (spec.runtime.budget.dailyUSD, or an active override).",
+    ["namespace", "agent"],
+)
+BUDGET_WARNING = Gauge(
+    "agent_operator_budget_warning",
+    "1 when an agent has spent alertAtPercent of its daily cap (BudgetWarning), else 0.",
+    ["namespace", "agent"],
+)
+BUDGET_EXHAUSTED = Gauge(
+    "agent_operator_budget_exhausted",
+    "1 when an agent reached its daily cap and every revision is scaled to 0, else 0.",
+    ["namespace", "agent"],
+)
+BUDGET_UNKNOWN = Gauge(
+    "agent_operator_budget_unknown",
+    "1 when the agent's spend cannot be measured (Prometheus unreachable), else 0.",
+    ["namespace", "agent"],
+)

@@ -94,6 +94,8 @@ def _scan_characters(scan: _Scan, line: str, number: int, indent: int) -> bool:
         if char == "#" and (i == 0 or line[i - 1] in " \t"):
             break
         if char in "'\"" and _starts_node(previous):
+            if previous in ("", "-", "?", ":") and scan.flow == 0:
+                owner = i  # a quoted key owns a block scalar after it, as a plain one does
             scan.quote = char
             i += 1
             continue

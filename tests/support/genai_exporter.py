@@ -95,6 +95,19 @@ class GenAiExporter:
             for token_type in ("input", "output"):
                 self._tokens.labels(*key, "chat", traffic.model, token_type)
 
+    def burst(self, namespace: str, agent: str, revision: str, tasks: int, traffic: Traffic) -> None:
+        """Record ``tasks`` successful tasks at once: a known amount of tokens, so of spend. Serve
+        the revision first (even with no traffic) so that its series exist at 0."""
+        key = (namespace, agent, revision)
+        with self._lock:
+            for _ in range(tasks):
+                self._task(key, traffic, "")
+
+    def _task(self, key: tuple[str, str, str], t: Traffic, error: str) -> None:
+        self._duration.labels(*key, INVOKE_AGENT, error).observe(t.latency_seconds)
+        for token_type, count in (("input", t.input_tokens), ("output", t.output_tokens)):
+            self._tokens.labels(*key, "chat", t.model, token_type).observe(count)
+
     def close(self) -> None:
         self._stop.set()
         self._ticker.join(timeout=5)
@@ -115,10 +128,7 @@ class GenAiExporter:
         whole_tasks, whole_errors, whole_tools = int(tasks), int(errors), int(tools)
         whole_errors = min(whole_errors, whole_tasks)
         for i in range(whole_tasks):
-            error = "AgentError" if i < whole_errors else ""
-            self._duration.labels(*key, INVOKE_AGENT, error).observe(t.latency_seconds)
-            for token_type, count in (("input", t.input_tokens), ("output", t.output_tokens)):
-                self._tokens.labels(*key, "chat", t.model, token_type).observe(count)
+            self._task(key, t, "AgentError" if i < whole_errors else "")
         for _ in range(whole_tools):
             self._duration.labels(*key, EXECUTE_TOOL, "").observe(0.1)
         self._carry[key] = (tasks - whole_tasks, errors - whole_errors, tools - whole_tools)

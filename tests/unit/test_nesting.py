@@ -50,6 +50,18 @@ def test_bound_is_never_below_the_true_depth(tree: Any, flow: bool | None, style
 @pytest.mark.parametrize(
     "text",
     [
+        # A block scalar whose key is quoted ends where its key's column ends, not the item's.
+        '- "-": |-\n    :\n  ":":\n  - []\n',
+        "- 'k': >\n    x\n  'j':\n  - - []\n",
+    ],
+)
+def test_a_quoted_key_owns_its_block_scalar(text: str) -> None:
+    assert bound(text) >= depth(yaml.safe_load(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "[" * 101 + "]" * 101,
         "{a: " * 101 + "}" * 101,
         "- " * 101 + "x",

@@ -23,6 +23,7 @@ from .base import (
     int_or_string,
     list_map,
 )
+from .budget import BudgetStatus, OnUnknown, check_timezone
 from .core import (
     MAX_CIDRS,
     MAX_ENV_VARS,
@@ -265,7 +266,8 @@ class RateLimit(ApiModel):
 
 
 class Budget(ApiModel):
-    """Spend caps. The agent stops taking work when a cap is reached."""
+    """Spend caps. At dailyUSD the operator scales every revision to 0 until the window resets, when
+    spec.analysis says where spend is measured (docs/budget.md)."""
 
     daily_usd: float | None = Field(default=None, alias="dailyUSD", gt=0)
     """Daily spend cap in US dollars."""
@@ -273,6 +275,20 @@ class Budget(ApiModel):
     """Monthly spend cap in US dollars."""
     alert_at_percent: int = Field(default=80, ge=1, le=100)
     """Alert when this share of a cap is spent."""
+    timezone: str | None = Field(
+        default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$"
+    )
+    """IANA time zone whose midnight starts the daily window; UTC when unset."""
+    on_unknown: OnUnknown | None = None
+    """Spend cannot be measured (Prometheus unreachable): Hold keeps the last decision (the
+    default), Suspend scales every revision to 0 until spend is known again."""
+    interval_seconds: int | None = Field(default=None, ge=5, le=3600)
+    """Time between two spend measurements; 60 when unset."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
 
 
 class HumanOverride(ApiModel):
@@ -777,6 +793,8 @@ class AgentDeploymentStatus(ApiModel):
     """Rollout progress."""
     scheduled_evaluation: ScheduledEvaluationStatus | None = None
     """spec.evaluation.schedule: the runs of the serving revision and its score trend."""
+    budget: BudgetStatus | None = None
+    """Spend against spec.runtime.budget.dailyUSD."""
 
 
 class AgentDeployment(ApiModel):

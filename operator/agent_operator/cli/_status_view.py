@@ -143,6 +143,7 @@ def status_view(
         "conditions": _ordered_conditions([c.to_wire() for c in status.conditions or []]),
         "readiness": status.readiness.to_wire() if status.readiness else None,
         "missingSecrets": status.missing_secrets or [],
+        "budget": status.budget.to_wire() if status.budget else None,
         "events": [_event(e) for e in _latest(events)],
     }
 
@@ -233,6 +234,8 @@ def format_status(view: Mapping[str, Any], console: Console, now: datetime) -> s
     field("readiness", _readiness_text(view))
     if view.get("missingSecrets"):
         field("secrets", console.style(f"missing: {', '.join(view['missingSecrets'])}", "red"))
+    if view.get("budget"):
+        field("budget", _budget_text(view["budget"], console))
     if view.get("analysis"):
         lines.append(console.style("analysis", "bold"))
         table = analysis_table(AnalysisRunStatus.model_validate(view["analysis"]))
@@ -368,6 +371,19 @@ def _gates_text(view: Mapping[str, Any], now: datetime) -> str:
         what = f" of what it widens: {'; '.join(widens)}" if widens else ""
         parts.append(f"waiting for approval{what} (agentctl approve {view['name']})")
     return "; ".join(parts) or "none"
+
+
+def _budget_text(budget: Mapping[str, Any], console: Console) -> str:
+    """One line: state, spend of the cap, and when the window resets (agentctl budget has more)."""
+    spent, cap = budget.get("spentUSD"), budget.get("capUSD") or 0
+    amount = "not measured yet" if spent is None else f"${spent:,.2f} of ${cap:,.2f}"
+    if spent is not None and cap:
+        amount += f" ({100 * spent / cap:.0f}%)"
+    text = f"{budget.get('state', 'Ok')}: {amount}, resets {budget.get('windowEnd')}"
+    if budget.get("unknown"):
+        text += "; spend unknown"
+    color = {"Warning": "yellow", "Exhausted": "red"}.get(str(budget.get("state")))
+    return console.style(text, color) if color else text
 
 
 def _readiness_text(view: Mapping[str, Any]) -> str:

@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Sequence
 
 from .. import __version__
-from . import crds, diff, history, render, rollout_commands, run, spec_toggles, status, validate
+from . import budget, crds, diff, history, render, rollout_commands, run, spec_toggles, status, validate
 from ._command import EXIT_INVALID, Command
 from ._console import Console
 
@@ -26,6 +26,7 @@ COMMANDS: tuple[Command, ...] = (
     diff.COMMAND,
     *rollout_commands.COMMANDS,
     *spec_toggles.COMMANDS,
+    budget.COMMAND,
     run.COMMAND,
 )
 """Every subcommand, in the order ``--help`` lists them. A new command is a module plus an entry here."""

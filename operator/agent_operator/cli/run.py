@@ -83,6 +83,14 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         help=f"agents reconciled in parallel (1-128, default {DEFAULT_WORKERS})",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    parser.add_argument(
+        "--budget-clock-file",
+        type=Path,
+        metavar="PATH",
+        help="drills and tests: the spend cap's clock reads an RFC 3339 time from PATH plus the time"
+        " since PATH was written, so a window reset at midnight can be seen without waiting (default:"
+        " the system clock)",
+    )
     webhook = parser.add_argument_group("admission webhook")
     webhook.add_argument(
         "--webhook-port",
@@ -158,6 +166,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         else None,
         resync_seconds=args.resync_seconds,
         workers=args.workers,
+        budget_clock_file=args.budget_clock_file,
     )
     return EXIT_OK
 

@@ -120,7 +120,7 @@ class AnalysisRunner:
         result: AnalysisResult | None = None
         request = job.request
         try:
-            client = self._client(namespace, job.analysis.prometheus)
+            client = self.client(namespace, job.analysis.prometheus)
             revisions = Revisions(namespace, agent, request.revision, request.stable, request.window_seconds)
             verdict = measure(client, job.analysis, revisions, names=request.metrics)
             # Second precision, as status stores it: the next due time is computed from it.
@@ -145,7 +145,8 @@ class AnalysisRunner:
         if result is not None:
             self._wake(namespace, agent)
 
-    def _client(self, namespace: str, source: PrometheusSource) -> PrometheusClient:
+    def client(self, namespace: str, source: PrometheusSource) -> PrometheusClient:
+        """The cached client for ``source`` (also used by the budget runner); reads its Secret."""
         data: Mapping[str, str] | None = None
         version = ""
         if source.secret_name is not None:

@@ -1,4 +1,5 @@
-"""The one reader and writer of command annotations (approve, promote, abort, retry, rollback).
+"""The one reader and writer of command annotations (approve, promote, abort, retry, rollback,
+budget).
 
 agentctl (and the Argo CD actions) write one annotation per verb, ``agentoperator.dev/command.<verb>``,
 holding a small JSON document with the time it was issued. Keeping commands in the object, not in a
@@ -32,7 +33,7 @@ __all__ = [
     "restamp",
 ]
 
-_KNOWN: Final = ("at", "by", "revision", "step", "full", "toRevision", PROOF_FIELD)
+_KNOWN: Final = ("at", "by", "revision", "step", "full", "toRevision", "usd", "forSeconds", PROOF_FIELD)
 """The proof is not carried through a rewrite: whoever rewrites a command must sign it again."""
 
 Verifier = Callable[[str, str], bool]
@@ -56,6 +57,10 @@ def encode_command(command: Command) -> dict[str, str]:
         body["full"] = True
     if command.to_revision is not None:
         body["toRevision"] = command.to_revision
+    if command.usd is not None:
+        body["usd"] = command.usd
+    if command.for_seconds is not None:
+        body["forSeconds"] = command.for_seconds
     return {COMMAND_PREFIX + command.verb: json.dumps(body, sort_keys=True, separators=(",", ":"))}
 
 
@@ -68,9 +73,11 @@ def command_annotation(
     step: int | None = None,
     full: bool = False,
     to_revision: int | None = None,
+    usd: float | None = None,
+    for_seconds: int | None = None,
 ) -> dict[str, str]:
     """The annotation agentctl sets for a command."""
-    return encode_command(Command(verb, at, by, revision or None, step, full, to_revision))
+    return encode_command(Command(verb, at, by, revision or None, step, full, to_revision, usd, for_seconds))
 
 
 def _verb(key: str) -> Verb:
@@ -88,6 +95,15 @@ def _optional_int(body: Mapping[str, Any], field: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise CommandError(f"'{field}' must be a whole number, not {json.dumps(value)}")
     return value
+
+
+def _optional_usd(body: Mapping[str, Any]) -> float | None:
+    value = body.get("usd")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise CommandError(f"'usd' must be a positive number, not {json.dumps(value)}")
+    return float(value)
 
 
 def decode_command(key: str, raw: str) -> Command:
@@ -115,6 +131,8 @@ def decode_command(key: str, raw: str) -> Command:
             step=_optional_int(body, "step"),
             full=body.get("full") is True,
             to_revision=_optional_int(body, "toRevision"),
+            usd=_optional_usd(body),
+            for_seconds=_optional_int(body, "forSeconds"),
             unknown={k: v for k, v in body.items() if k not in _KNOWN},
         )
     except CommandError as exc:

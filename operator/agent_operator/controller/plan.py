@@ -26,14 +26,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..api import AgentDeployment, ReadinessPolicy, format_validation_error
-from ..api.agent import Rollout
+from ..api.agent import AgentDeploymentStatus, Rollout
+from ..budget import CanaryShare
 from ..kube.kinds import CONTROLLER_REVISION, Kind, kind_of
 from ..policy import EffectivePolicy, ReadinessReport, evaluate, select_policy
 from ..reeval import LIFT_HINT
 from ..render import APPLY_ORDER, REVISION_LABEL, ClusterCapabilities, revision_hash
 from ..rollout import plan_rollout
-from ..rollout.types import Command, Event, RevisionObservation, RolloutInput, RolloutPlan
+from ..rollout.types import ROLLOUT_VERBS, Command, Event, RevisionObservation, RolloutInput, RolloutPlan
 from .analysis_runner import ERROR_TTL_SECONDS, AnalysisResult, MeasureJob, fingerprint
+from .budget_plan import BudgetPlan, plan_budget
+from .budget_runner import SpendJob, SpendResult
 from .command_proof import verifier
 from .commands import parse_commands
 from .desired import desired_objects, label, object_key, revision_observations
@@ -74,6 +77,10 @@ class Observation:
     command_keys: tuple[bytes, ...] | None = field(default=None, repr=False)
     """Keys that verify command annotations' identity proofs (controller/command_proof.py); None
     when the operator serves no webhook, so nothing can vouch for a command's ``by``."""
+    spend: SpendResult | None = None
+    """The latest spend measurement of the agent's budget (from the controller's budget runner)."""
+    budget_now: datetime | None = None
+    """The budget clock (``now`` when unset): tests move it to cross midnight without sleeping."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,8 @@ class ReconcilePlan:
     requeue_after: float | None = None
     measure: tuple[MeasureJob, ...] = ()
     """Measurements of spec.analysis to run off the reconcile workers (not writes)."""
+    spend: SpendJob | None = None
+    """The budget's next spend measurement, when due (not a write)."""
 
     @property
     def writes(self) -> int:
@@ -160,11 +169,20 @@ def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
     if obs.command_keys is not None:
         verify = verifier(obs.command_keys, agent.metadata.namespace or "", agent.metadata.name)
     commands, command_problems = parse_commands(agent.metadata.annotations, verify)
+    before = read_status(previous)
+    budget = plan_budget(
+        agent,
+        before.budget,
+        obs.spend,
+        tuple(c for c in commands if c.verified),
+        _canary_share(before),
+        obs.budget_now or obs.now,
+    )
 
     desired = _desired(obs, agent)
     # spec.evaluation.schedule first: onRegression: Suspend holds the rollout at zero replicas.
     scheduled = scheduled_decision(agent, previous, obs.jobs, obs.pods, desired.revision, history, obs.now)
-    rollout = _decide_rollout(obs, agent, desired, history, revisions, commands, scheduled.suspended)
+    rollout = _decide_rollout(obs, agent, desired, history, revisions, commands, scheduled.suspended, budget)
     apply, delete, live = _objects_and_prunes(obs, agent, desired, history, rollout)
     # History first: a revision's snapshot exists before anything runs it.
     records = history_writes(agent, history, rollout, obs.now)
@@ -174,15 +192,15 @@ def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
 
     status = agent_status(
         agent, previous, desired.report, desired.revision, desired.missing, rollout, revisions,
-        command_problems, obs.now, scheduled,
+        command_problems, obs.now, scheduled, budget.status, budget.conditions,
     )  # fmt: skip
-    before = read_status(previous)
     stable = rollout.state.stable_revision
     events = [
         *rollout.events,
         *policy_events(before, desired.report, desired.missing, desired.revision, stable),
         *command_events(before, command_problems),
         *scheduled.events,
+        *budget.events,
     ]
     if apply or delete:
         deleted = [f"{r.kind.kind}/{r.name}" for r in delete]
@@ -194,6 +212,8 @@ def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
         # Secrets are not watched (that would stream their values into the operator); look again
         # soon instead, so the agent recovers by itself once the Secret exists.
         requeue = min(requeue or SECRET_RECHECK_SECONDS, SECRET_RECHECK_SECONDS)
+    if budget.requeue_after is not None:
+        requeue = min(requeue or budget.requeue_after, budget.requeue_after)
     analysis = agent.spec.analysis
     measure = (
         tuple(MeasureJob(fingerprint(analysis), analysis, r) for r in rollout.measure) if analysis else ()
@@ -206,6 +226,7 @@ def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
         events=tuple(events),
         requeue_after=requeue,
         measure=measure,
+        spend=budget.job,
     )
 
 
@@ -242,9 +263,11 @@ def _decide_rollout(
     revisions: dict[str, RevisionObservation],
     commands: tuple[Command, ...],
     regressed: bool,
+    budget: BudgetPlan,
 ) -> RolloutPlan:
-    """Step 2: the rollout machine, fed from the stored status, history and command annotations.
-    ``regressed``: onRegression: Suspend holds the agent, through the kill switch's path."""
+    """Step 2: the rollout machine, fed from the stored status, history and command annotations,
+    and the budget's verdict (step 2a). ``regressed``: onRegression: Suspend holds the agent,
+    through the kill switch's path."""
     spec = agent.spec
     state = state_from_status(obs.agent.get("status"))
     evaluation = None
@@ -265,13 +288,15 @@ def _decide_rollout(
             revisions=revisions,
             history=history_entries(history),
             now=obs.now,
-            commands=commands,
+            commands=tuple(c for c in commands if c.verb in ROLLOUT_VERBS),
             evaluation=evaluation,
             evaluation_spec=spec.evaluation,
             analysis_spec=spec.analysis,
             analysis_runs=tuple(r.run for r in _current_results(obs, agent) if r.run is not None),
             widenings=gating_widenings(spec, desired.policy, history, state),
             egress=spec.network.egress if spec.network else None,
+            budget_suspend=budget.suspend,
+            budget_canary_over=_canary_over(budget, state.canary_revision),
         )
     )
     if regressed and not spec.suspend:
@@ -283,6 +308,18 @@ def _decide_rollout(
             f"scaled to 0 (onRegression: Suspend), objects kept; {LIFT_HINT}",
         )
     return plan
+
+
+def _canary_share(status: AgentDeploymentStatus) -> CanaryShare | None:
+    """The canary in flight and the weight its step asks for, as last written."""
+    if status.canary_revision is None or status.desired_weight is None:
+        return None
+    return CanaryShare(status.canary_revision, status.desired_weight)
+
+
+def _canary_over(budget: BudgetPlan, canary: str | None) -> tuple[str, str] | None:
+    why = budget.verdict.canary_over if budget.verdict is not None else None
+    return (canary, why) if canary is not None and why is not None else None
 
 
 def _objects_and_prunes(

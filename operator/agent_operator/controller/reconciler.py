@@ -31,6 +31,11 @@ from typing import Any
 
 from .. import __version__
 from .._metrics import (
+    BUDGET_CAP_USD,
+    BUDGET_EXHAUSTED,
+    BUDGET_SPENT_USD,
+    BUDGET_UNKNOWN,
+    BUDGET_WARNING,
     DRIFT_LOOPS,
     POLICY_VIOLATIONS,
     RECONCILE_ERRORS,
@@ -42,6 +47,7 @@ from .._metrics import (
 )
 from ..kube import AGENT_DEPLOYMENT, KubeApi, KubeError, kind_of
 from .analysis_runner import AnalysisRunner
+from .budget_runner import BudgetRunner
 from .cache import ClusterCache
 from .driftloop import DriftLoopTracker, guard_plan
 from .normalise import ServerForms, settle, with_server_forms
@@ -110,6 +116,24 @@ def inputs_fingerprint(obs: Observation, target: tuple[str, str]) -> str:
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
 
 
+_BUDGET_GAUGES = (BUDGET_SPENT_USD, BUDGET_CAP_USD, BUDGET_WARNING, BUDGET_EXHAUSTED, BUDGET_UNKNOWN)
+
+
+def _export_budget(key: Key, budget: Mapping[str, Any] | None) -> None:
+    """The budget in status as gauges, for alerting; none for an agent without an enforced cap."""
+    if not isinstance(budget, Mapping):
+        for gauge in _BUDGET_GAUGES:
+            with contextlib.suppress(KeyError):
+                gauge.remove(*key)
+        return
+    state = budget.get("state")
+    BUDGET_SPENT_USD.labels(*key).set(float(budget.get("spentUSD") or 0))
+    BUDGET_CAP_USD.labels(*key).set(float(budget.get("capUSD") or 0))
+    BUDGET_WARNING.labels(*key).set(1 if state in ("Warning", "Exhausted") else 0)
+    BUDGET_EXHAUSTED.labels(*key).set(1 if state == "Exhausted" else 0)
+    BUDGET_UNKNOWN.labels(*key).set(1 if budget.get("unknown") else 0)
+
+
 class Reconciler:
     """Reconciles agents on request; one at a time per agent, many agents in parallel."""
 
@@ -125,6 +149,7 @@ class Reconciler:
         monotonic: Callable[[], float] = time.monotonic,
         drift_loops: DriftLoopTracker | None = None,
         proof_keys: ProofKeys | None = None,
+        budget_clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._kube = kube
         self._cache = cache
@@ -152,6 +177,11 @@ class Reconciler:
         )
         # Measurements of spec.analysis run on their own pool; a finished one wakes its agent.
         self._analysis = AnalysisRunner(kube, wake=lambda ns, n: self.schedule(ns, n, 0), clock=clock)
+        # Spend of budgets, on a pool of its own; its clock decides the daily window.
+        self._budget_clock = budget_clock or clock
+        self._budget = BudgetRunner(
+            self._analysis.client, wake=lambda ns, n: self.schedule(ns, n, 0), clock=self._budget_clock
+        )
 
     # -- requests (from the watch cache) -------------------------------------------------------
 
@@ -171,8 +201,10 @@ class Reconciler:
         self._drift.forget(key)
         self._forms.forget(namespace)
         self._analysis.forget(namespace, name)
-        with contextlib.suppress(KeyError):
-            POLICY_VIOLATIONS.remove(namespace, name)
+        self._budget.forget(namespace, name)
+        for gauge in (POLICY_VIOLATIONS, *_BUDGET_GAUGES):
+            with contextlib.suppress(KeyError):
+                gauge.remove(namespace, name)
 
     @property
     def cache(self) -> ClusterCache:
@@ -200,6 +232,7 @@ class Reconciler:
         self._cache.stop()
         self.queue.stop()
         self._analysis.stop()
+        self._budget.stop()
 
     def health(self, stuck_after: float) -> dict[str, int]:
         """For the liveness probe: raises when the operator looks alive but cannot make progress
@@ -269,11 +302,14 @@ class Reconciler:
             with_server_forms(obs, self._forms),
             analysis=self._analysis.results(*key),
             command_keys=self._proof_keys.keys() if self._proof_keys else None,
+            spend=self._budget.result(*key),
+            budget_now=self._budget_clock(),
         )
         plan = settle(obs, plan_reconcile(obs), self._forms, self._kube.dry_run_apply, plan_reconcile)
         plan = guard_plan(plan, obs.agent, self._drift, self._monotonic(), self._clock())
         readiness = (plan.status or obs.agent.get("status") or {}).get("readiness") or {}
         POLICY_VIOLATIONS.labels(*key).set(len(readiness.get("missingRequired") or []))
+        _export_budget(key, (plan.status or obs.agent.get("status") or {}).get("budget"))
         now = self._monotonic()
         with self._guard:
             rejected = self._rejected.get(key)
@@ -286,6 +322,7 @@ class Reconciler:
         try:
             self._execute(obs.agent, plan)
             self._analysis.submit(*key, plan.measure)
+            self._budget.submit(*key, plan.spend)
         except KubeError as exc:
             if not exc.final:
                 raise

@@ -13,6 +13,7 @@ from prometheus_client import start_http_server
 
 from ..kube import KubeApi
 from . import handlers
+from .budget_clock import FileClock
 from .cache import ClusterCache
 from .peering import PeeringGate
 from .proof_keys import ProofKeys
@@ -43,6 +44,7 @@ def run_operator(
     webhook: WebhookOptions | None = None,
     resync_seconds: float = DEFAULT_RESYNC_SECONDS,
     workers: int = 16,
+    budget_clock_file: Path | None = None,
 ) -> None:
     """Run until interrupted. Watches ``namespaces``, or the whole cluster. ``api_client`` comes
     from :func:`agent_operator.kube.load_api_client`, which also sets the configuration kopf logs
@@ -93,6 +95,7 @@ def run_operator(
                 resync_seconds=resync_seconds,
                 workers=workers,
                 proof_keys=proof_keys,
+                budget_clock=FileClock(budget_clock_file) if budget_clock_file else None,
             )
         ),
     )

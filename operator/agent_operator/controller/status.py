@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from ..api.agent import AgentDeployment, AgentDeploymentStatus, ReadinessSummary
+from ..api.budget import BudgetStatus
 from ..api.meta import Condition
 from ..policy import ReadinessReport
 from ..reeval import ReevalPlan
@@ -88,6 +89,8 @@ def agent_status(
     command_problems: list[str],
     now: datetime,
     scheduled: ReevalPlan | None = None,
+    budget: BudgetStatus | None = None,
+    budget_conditions: Sequence[Cond] = (),
 ) -> dict[str, Any]:
     """The full new status of an agent the planner acted on; ``scheduled``: the decision for
     spec.evaluation.schedule (its state and the EvaluationRegressed condition)."""
@@ -107,6 +110,7 @@ def agent_status(
         _stalled_condition(rollout, report, missing, blocked_by_policy),
         _policy_condition(report),
         _progressing_condition(rollout),
+        *budget_conditions,
     ]
     regression = scheduled.condition if scheduled is not None else None
     if regression is not None:
@@ -137,6 +141,7 @@ def agent_status(
         command_problems=command_problems or None,
         rollout=rollout_status(state),
         scheduled_evaluation=reeval_status(scheduled.state, scheduled.next_run) if scheduled else None,
+        budget=budget,
     )
     return write_status(typed, previous)
 

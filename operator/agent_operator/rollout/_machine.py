@@ -7,7 +7,7 @@ from dataclasses import replace
 from ..api.agent import Egress
 from ..widening import Widening
 from ._commands import apply_commands
-from ._decision import Decision, supersede_canary
+from ._decision import Decision, fail_canary, supersede_canary
 from ._progress import advance, start_canary, widening_summary
 from ._render import (
     render_blocked,
@@ -18,7 +18,7 @@ from ._render import (
     render_suspended,
 )
 from ._steps import Step, gated_steps
-from .types import HistoryUpdate, RolloutInput, RolloutPlan, RolloutState
+from .types import BUDGET_SHARE_EXCEEDED, HistoryUpdate, RolloutInput, RolloutPlan, RolloutState
 
 
 def plan_rollout(inp: RolloutInput) -> RolloutPlan:
@@ -31,6 +31,9 @@ def plan_rollout(inp: RolloutInput) -> RolloutPlan:
     _forget_failure_when_spec_moved(d)
     if inp.suspend:
         return render_suspended(d)
+    if inp.budget_suspend is not None:
+        # The spend cap takes the kill switch's path; the spec is not touched.
+        return render_suspended(d, *inp.budget_suspend)
     # A manual rollback left no canary, so a paused agent plans exactly the rollback target.
     if inp.paused:
         return render_paused(d, steps)
@@ -58,6 +61,7 @@ def _decide(d: Decision, steps: tuple[Step, ...]) -> RolloutPlan:
         return _block(d, desired)
     d.update(blocked_revision=None)
     start_canary(d, steps)
+    _check_budget_share(d)
     advance(d, steps)
     if d.state.failed_revision == desired:
         return render_failed(d)
@@ -94,6 +98,16 @@ def _gate(inp: RolloutInput) -> tuple[Widening, ...]:
     if state.canary_revision is not None and state.canary_revision == inp.desired_revision:
         return state.widenings
     return inp.widenings
+
+
+def _check_budget_share(d: Decision) -> None:
+    """A canary projected past its share of the spend cap fails its rollout, before it can
+    exhaust the whole budget (autoRollback off: frozen, as any failure)."""
+    over = d.inp.budget_canary_over
+    canary = d.state.canary_revision
+    if over is None or canary is None or over[0] != canary or d.state.failure_reason is not None:
+        return
+    fail_canary(d, "RolledBack", BUDGET_SHARE_EXCEEDED, over[1], roll_back=d.inp.rollout.auto_rollback)
 
 
 def _fit_to_steps(state: RolloutState, steps: tuple[Step, ...]) -> RolloutState:

@@ -58,11 +58,15 @@ def _stable_only(d: Decision) -> dict[str, int]:
     return {} if stable is None else {stable: d.inp.replicas}
 
 
-def render_suspended(d: Decision) -> RolloutPlan:
+def render_suspended(
+    d: Decision,
+    reason: str = "Suspended",
+    message: str = "spec.suspend: every revision scaled to 0, objects kept",
+) -> RolloutPlan:
+    """Every revision at 0 replicas, objects and rollout state kept: spec.suspend, and the spend
+    cap (with its own reason and message)."""
     replicas = {revision: 0 for revision, seen in d.inp.revisions.items() if seen.exists}
-    return _plan(
-        d, replicas, "Suspended", "Suspended", "spec.suspend: every revision scaled to 0, objects kept"
-    )
+    return _plan(d, replicas, "Suspended", reason, message)
 
 
 def render_paused(d: Decision, steps: tuple[Step, ...]) -> RolloutPlan:

@@ -21,9 +21,13 @@ from ..widening import Widening
 
 EvaluationResult = Literal["Running", "Passed", "Failed", "TimedOut"]
 RevisionOutcome = Literal["Promoted", "Aborted", "RolledBack", "Superseded"]
-Verb = Literal["approve", "promote", "abort", "retry", "rollback"]
-"""The human commands, each carried by its own annotation."""
+Verb = Literal["approve", "promote", "abort", "retry", "rollback", "budget"]
+"""The human commands, each carried by its own annotation (``budget`` raises the spend cap for a
+while and is the budget's, not the rollout machine's)."""
+ROLLOUT_VERBS: Final[tuple[Verb, ...]] = ("approve", "promote", "abort", "retry", "rollback")
 VERBS: Final[tuple[Verb, ...]] = get_args(Verb)
+BUDGET_SHARE_EXCEEDED: Final = "BudgetShareExceeded"
+"""Why a canary that projects past its share of the spend cap fails its rollout."""
 RolloutPhase = Literal["Pending", "Progressing", "Available", "Degraded", "Paused", "Suspended", "Blocked"]
 
 
@@ -120,6 +124,10 @@ class Command:
     to_revision: int | None = None
     """rollback --to-revision N: history number; None leaves the choice to the operator (the newest
     earlier revision that served as stable)."""
+    usd: float | None = None
+    """budget --override: the cap in US dollars while the override lasts."""
+    for_seconds: int | None = None
+    """budget --for: how long the override lasts."""
     unknown: Mapping[str, Any] = field(default_factory=dict)
     """Fields of the annotation this version does not know, kept so a rewrite loses nothing."""
     verified: bool = True
@@ -221,6 +229,10 @@ class RolloutInput:
     new revision, an egress widening alone waits the same way (the NetworkPolicy holds)."""
     egress: Egress | None = None
     """spec.network.egress the spec asks for: what an approval of a widening approves."""
+    budget_suspend: tuple[str, str] | None = None
+    """(reason, message) when the spend cap scales every revision to 0 (the kill switch's path)."""
+    budget_canary_over: tuple[str, str] | None = None
+    """(revision, why) when that canary projects past its share of the spend cap."""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,9 @@ from tests.support.operator import LOG_DIR, OperatorProcess
 from tests.support.rbac import ChartIdentity, chart_identity
 
 GROUP, VERSION, PLURAL = "agentoperator.dev", "v1alpha1", "agentdeployments"
+BUDGET_CLOCK_FILE = LOG_DIR / "budget-clock"
+"""The operator's budget clock (--budget-clock-file): absent, the system clock; the budget tests
+write a time to it to cross midnight without waiting for it."""
 
 
 # Package scope: the operator watches every namespace, so it must not outlive the tests that
@@ -34,7 +37,13 @@ def operator(
     crds_installed: None,
     operator_identity: ChartIdentity,
 ) -> Iterator[OperatorProcess]:
-    proc = OperatorProcess(cluster, LOG_DIR / "operator.log", kubeconfig=operator_identity.kubeconfig)
+    BUDGET_CLOCK_FILE.unlink(missing_ok=True)
+    proc = OperatorProcess(
+        cluster,
+        LOG_DIR / "operator.log",
+        kubeconfig=operator_identity.kubeconfig,
+        extra_args=("--budget-clock-file", str(BUDGET_CLOCK_FILE)),
+    )
     proc.log_path.unlink(missing_ok=True)
     proc.start()
     yield proc

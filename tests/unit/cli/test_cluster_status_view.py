@@ -158,3 +158,22 @@ def test_the_schedule_line_shows_the_trend_the_next_run_and_a_suspension() -> No
 def test_no_schedule_line_without_a_schedule() -> None:
     text = format_status(status_view(agent(canary_status(0)), [], [], history()), Console(), NOW)
     assert not [x for x in text.splitlines() if x.startswith("schedule")]
+
+
+def test_an_exhausted_budget_is_one_line_of_the_status() -> None:
+    budget = {
+        "state": "Exhausted",
+        "windowStart": "2026-01-03T00:00:00Z",
+        "windowEnd": "2026-01-04T00:00:00Z",
+        "capUSD": 10,
+        "spentUSD": 10.4,
+    }
+    status = {**canary_status(1), "budget": budget}
+    text = format_status(status_view(agent(status), [], [], history()), Console(), NOW)
+    assert "budget" in text
+    assert "Exhausted: $10.40 of $10.00 (104%), resets 2026-01-04T00:00:00Z" in text
+
+
+def test_no_budget_line_without_an_enforced_cap() -> None:
+    text = format_status(status_view(agent(canary_status(1)), [], [], history()), Console(), NOW)
+    assert "budget" not in text

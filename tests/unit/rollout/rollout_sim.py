@@ -104,6 +104,8 @@ class Sim:
     evaluation: EvaluationObservation | None = None
     paused: bool = False
     suspend: bool = False
+    budget_suspend: tuple[str, str] | None = None
+    budget_canary_over: tuple[str, str] | None = None
     can_roll_out: bool = True
     bounds: tuple[int, int] | None = None
     """(ceiling, floor) to assert at every moment, if set."""
@@ -168,6 +170,8 @@ class Sim:
             analysis_spec=self.analysis_spec,
             analysis_runs=tuple(self.runs),
             widenings=self.widenings,
+            budget_suspend=self.budget_suspend,
+            budget_canary_over=self.budget_canary_over,
         )
 
     def reconcile(self, seconds: float = 10) -> RolloutPlan:
