@@ -26,7 +26,7 @@ from ..budget import BudgetInput, BudgetVerdict, CanaryShare, Override, Spend, W
 from ..budget.measure import SpendQuery
 from ..rollout.types import Command, Event
 from .budget_runner import SpendJob, SpendResult
-from .budget_text import budget_conditions, budget_events, override_ignored
+from .budget_text import budget_conditions, budget_events, override_ignored, override_refused
 from .conditions import Cond
 from .timefmt import format_time, parse_time
 
@@ -82,6 +82,11 @@ def _stored_spend(stored: BudgetStatus | None, window: Window) -> Spend | None:
     )
 
 
+REFUSED = "its identity proof does not verify"
+"""An override written around the admission webhook (down, or Ignore): the name in it proves
+nothing, so it is refused like any unverified command (rollout/_commands.py)."""
+
+
 def _override(
     stored: BudgetStatus | None, commands: tuple[Command, ...], now: datetime
 ) -> tuple[BudgetOverrideStatus | None, Command | None, str | None]:
@@ -93,6 +98,8 @@ def _override(
     seen = parse_time(kept.at) if kept is not None else None
     if latest is None or (seen is not None and latest.at <= seen):
         return kept, None, None
+    if not latest.verified:
+        return kept, None, REFUSED
     if latest.usd is None or latest.for_seconds is None or latest.for_seconds <= 0:
         return (
             kept,
@@ -184,7 +191,9 @@ def plan_budget(
     )
     status = _keep_unchanged(stored, _status(verdict, window, spend, measured_at, override))
     events = budget_events(stored, status, verdict, window, new_override)
-    if ignored is not None:
+    if ignored is REFUSED:
+        events.append(override_refused(commands))
+    elif ignored is not None:
         events.append(override_ignored(ignored))
     elapsed = int(window.elapsed_seconds(now))
     burn = min(max(3 * interval, BURN_WINDOW_SECONDS[0]), BURN_WINDOW_SECONDS[1])

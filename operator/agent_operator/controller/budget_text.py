@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..api.budget import BudgetStatus, OnUnknown
 from ..budget import BudgetVerdict, Window
 from ..rollout.types import Command, Event
@@ -109,3 +111,14 @@ def budget_events(
 
 def override_ignored(why: str) -> Event:
     return Event("Warning", "CommandIgnored", f"budget override ignored: {why}")
+
+
+def override_refused(commands: Sequence[Command]) -> Event:
+    latest = max((c for c in commands if c.verb == "budget"), key=lambda c: c.at)
+    return Event(
+        "Warning",
+        "CommandRefused",
+        f"budget override claiming to be by {latest.by or 'an unknown user'} refused: its identity proof "
+        "does not verify (the admission webhook did not stamp it); issue it again with agentctl budget "
+        "--override once the webhook answers",
+    )

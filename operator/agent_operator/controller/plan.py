@@ -174,7 +174,7 @@ def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
         agent,
         before.budget,
         obs.spend,
-        tuple(c for c in commands if c.verified),
+        commands,
         _canary_share(before),
         obs.budget_now or obs.now,
     )

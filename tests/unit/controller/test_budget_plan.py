@@ -11,7 +11,9 @@ from typing import Any
 from test_plan import agent_body
 
 from agent_operator.budget import Spend
+from agent_operator.controller.admission import stamp_command_identity
 from agent_operator.controller.budget_runner import SpendJob, SpendResult
+from agent_operator.controller.command_proof import derive_key
 from agent_operator.controller.commands import command_annotation
 from agent_operator.controller.plan import Observation, ReconcilePlan, plan_reconcile
 
@@ -257,3 +259,28 @@ def test_after_a_restart_the_first_measurement_is_due_at_once() -> None:
     assert plan.spend is not None
     assert plan.spend.due <= cluster.now
     assert cluster.budget["spentUSD"] == 2.0, "the stored numbers hold meanwhile"
+
+
+def test_a_budget_override_is_acted_on_only_when_its_identity_proof_verifies() -> None:
+    """With the webhook, every command carries a proof (controller/command_proof.py): an override
+    written past it, naming anyone, does not lift the cap; the same override stamped by the webhook
+    does."""
+    key = derive_key(b"webhook tls key")
+    cluster = Cluster(budgeted())
+    cluster.measure(cluster.reconcile().spend, 10.5)
+    cluster.reconcile()
+    assert set(cluster.replicas().values()) == {0}
+    at = NOW - timedelta(seconds=1)
+    forged = command_annotation("budget", at=at, by="cluster-admin", usd=25, for_seconds=3600)
+    meta = cluster.body["metadata"]
+    cluster.body = {**cluster.body, "metadata": {**meta, "annotations": forged}}
+    plan = plan_reconcile(replace(cluster.observation(), command_keys=(key,)))
+    assert "BudgetOverride" not in reasons(plan)
+    assert "CommandRefused" in reasons(plan)
+    assert plan.status is None or "override" not in (plan.status.get("budget") or {})
+
+    stamped = stamp_command_identity({"metadata": {**meta, "annotations": forged}}, None, "alice", key)
+    cluster.body = {**cluster.body, "metadata": {**meta, "annotations": {**forged, **stamped}}}
+    plan = plan_reconcile(replace(cluster.observation(), command_keys=(key,)))
+    assert "BudgetOverride" in reasons(plan)
+    assert "alice" in next(e.message for e in plan.events if e.reason == "BudgetOverride")
