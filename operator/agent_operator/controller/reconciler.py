@@ -19,23 +19,15 @@ with capped exponential backoff.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import __version__
 from .._metrics import (
-    BUDGET_CAP_USD,
-    BUDGET_EXHAUSTED,
-    BUDGET_SPENT_USD,
-    BUDGET_UNKNOWN,
-    BUDGET_WARNING,
     DRIFT_LOOPS,
     POLICY_VIOLATIONS,
     RECONCILE_ERRORS,
@@ -47,6 +39,7 @@ from .._metrics import (
 )
 from ..kube import AGENT_DEPLOYMENT, KubeApi, KubeError, kind_of
 from .analysis_runner import AnalysisRunner
+from .budget_metrics import BUDGET_GAUGES, export_budget
 from .budget_runner import BudgetRunner
 from .cache import ClusterCache
 from .driftloop import DriftLoopTracker, guard_plan
@@ -54,6 +47,7 @@ from .normalise import ServerForms, settle, with_server_forms
 from .observe import PolicyCache, observe
 from .plan import Observation, ReconcilePlan, plan_reconcile, stalled_plan
 from .proof_keys import ProofKeys
+from .rejections import REJECTED_BACKOFF, Rejection, inputs_fingerprint
 from .status import APPLY_REJECTED, INTERNAL_ERROR, apply_rejected_message, internal_error_message
 from .timefmt import format_time
 from .workqueue import Backoff, Outcome, WorkQueue
@@ -71,67 +65,12 @@ FOLLOW_UP_SECONDS = 0.2
 """A reconcile that wrote is followed by one more, from the cache (no request): a plan may decide
 from the state it has just written (a step completed, a write loop detected), and our own writes
 wake nobody through the watch (write-through), as a controller's own updates did not either."""
-REJECTED_BACKOFF = Backoff(base=300.0, cap=3600.0)
-"""How soon a write the apiserver refused is tried again with unchanged inputs: the answer is
-final for that body, but an admission webhook or a quota may change its mind eventually."""
-
-
-@dataclass(frozen=True)
-class _Rejection:
-    """A final apply error remembered for the inputs it was given."""
-
-    target: tuple[str, str]
-    """Kind and name of the refused object."""
-    inputs: str
-    message: str
-    attempts: int
-    retry_at: float
 
 
 def _after_writes(plan: ReconcilePlan) -> float | None:
     if not plan.writes:
         return plan.requeue_after
     return FOLLOW_UP_SECONDS if plan.requeue_after is None else min(plan.requeue_after, FOLLOW_UP_SECONDS)
-
-
-def inputs_fingerprint(obs: Observation, target: tuple[str, str]) -> str:
-    """Everything a final answer to a write of ``target`` (kind, name) depended on: when none of
-    it changed, neither will the answer. Of the children only the refused one counts (deleting
-    it is how a human clears an immutable field); the others change as the operator writes them."""
-    meta = obs.agent.get("metadata") or {}
-    live = [
-        (c.get("metadata") or {}).get("uid")
-        for c in obs.children
-        if (c.get("kind"), (c.get("metadata") or {}).get("name")) == target
-    ]
-    inputs = {
-        "generation": meta.get("generation"),
-        "operator": __version__,
-        "secrets": sorted(obs.secret_names),
-        "namespaceLabels": dict(obs.namespace_labels),
-        "policies": [p.model_dump(mode="json") for p in obs.policies],
-        "capabilities": asdict(obs.capabilities),
-        "refused": [*target, live],
-    }
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
-
-
-_BUDGET_GAUGES = (BUDGET_SPENT_USD, BUDGET_CAP_USD, BUDGET_WARNING, BUDGET_EXHAUSTED, BUDGET_UNKNOWN)
-
-
-def _export_budget(key: Key, budget: Mapping[str, Any] | None) -> None:
-    """The budget in status as gauges, for alerting; none for an agent without an enforced cap."""
-    if not isinstance(budget, Mapping):
-        for gauge in _BUDGET_GAUGES:
-            with contextlib.suppress(KeyError):
-                gauge.remove(*key)
-        return
-    state = budget.get("state")
-    BUDGET_SPENT_USD.labels(*key).set(float(budget.get("spentUSD") or 0))
-    BUDGET_CAP_USD.labels(*key).set(float(budget.get("capUSD") or 0))
-    BUDGET_WARNING.labels(*key).set(1 if state in ("Warning", "Exhausted") else 0)
-    BUDGET_EXHAUSTED.labels(*key).set(1 if state == "Exhausted" else 0)
-    BUDGET_UNKNOWN.labels(*key).set(1 if budget.get("unknown") else 0)
 
 
 class Reconciler:
@@ -162,7 +101,7 @@ class Reconciler:
         self._active = active
         """With HA peering: whether this replica is the active one for a namespace."""
         self._guard = threading.Lock()
-        self._rejected: dict[Key, _Rejection] = {}
+        self._rejected: dict[Key, Rejection] = {}
         self._drift = drift_loops or DriftLoopTracker()
         self._forms = ServerForms()
         self.queue: WorkQueue[Key] = WorkQueue(
@@ -202,7 +141,7 @@ class Reconciler:
         self._forms.forget(namespace)
         self._analysis.forget(namespace, name)
         self._budget.forget(namespace, name)
-        for gauge in (POLICY_VIOLATIONS, *_BUDGET_GAUGES):
+        for gauge in (POLICY_VIOLATIONS, *BUDGET_GAUGES):
             with contextlib.suppress(KeyError):
                 gauge.remove(namespace, name)
 
@@ -309,7 +248,7 @@ class Reconciler:
         plan = guard_plan(plan, obs.agent, self._drift, self._monotonic(), self._clock())
         readiness = (plan.status or obs.agent.get("status") or {}).get("readiness") or {}
         POLICY_VIOLATIONS.labels(*key).set(len(readiness.get("missingRequired") or []))
-        _export_budget(key, (plan.status or obs.agent.get("status") or {}).get("budget"))
+        export_budget(key, (plan.status or obs.agent.get("status") or {}).get("budget"))
         now = self._monotonic()
         with self._guard:
             rejected = self._rejected.get(key)
@@ -333,7 +272,7 @@ class Reconciler:
             delay = REJECTED_BACKOFF.delay(attempts)
             message = apply_rejected_message(exc.summary())
             with self._guard:
-                self._rejected[key] = _Rejection(target, inputs, message, attempts, now + delay)
+                self._rejected[key] = Rejection(target, inputs, message, attempts, now + delay)
             RECONCILE_ERRORS.labels(*key, f"api{exc.status}").inc()
             _log.warning(
                 "the apiserver refused a write; reported as Stalled",
