@@ -93,7 +93,7 @@ class ClusterCache:
         return ClusterCapabilities.from_api_groups((k.group, k.kind) for k in self._served_optional())
 
     def _served_optional(self) -> frozenset[Kind]:
-        crds = {_name(o) for o in self.store.all(CUSTOM_RESOURCE_DEFINITION)}
+        crds = {name for _, name in self.store.names(CUSTOM_RESOURCE_DEFINITION)}
         return frozenset(k for name, k in OPTIONAL_CRDS.items() if name in crds)
 
     def health(self, down_after: float = 60.0) -> dict[str, Any]:
@@ -190,15 +190,11 @@ class ClusterCache:
             else:
                 listener.schedule(wake.namespace, wake.name, wake.delay)
             return
-        for agent in self.store.all(AGENT_DEPLOYMENT, wake.namespace):
-            meta = agent.get("metadata") or {}
-            listener.schedule(str(meta.get("namespace")), str(meta.get("name")), wake.delay)
+        for namespace, name in self.store.names(AGENT_DEPLOYMENT, wake.namespace):
+            listener.schedule(namespace, name, wake.delay)
 
     def agents(self) -> list[tuple[str, str]]:
-        return sorted(
-            (str((a.get("metadata") or {}).get("namespace")), str((a.get("metadata") or {}).get("name")))
-            for a in self.store.all(AGENT_DEPLOYMENT)
-        )
+        return sorted(self.store.names(AGENT_DEPLOYMENT))
 
 
 def _name(obj: Mapping[str, Any]) -> str:

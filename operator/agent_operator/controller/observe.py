@@ -1,7 +1,7 @@
 """What the planner sees of one agent, read from the watch cache: no request to the apiserver.
 
-Objects come out of the store as they are stored and are shared with it: the planner treats an
-Observation as read-only, as it always has.
+Every object comes out of the store as a fresh copy (the store keeps JSON), so nothing the planner
+does to an Observation can change the cache.
 """
 
 from __future__ import annotations

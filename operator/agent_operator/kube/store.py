@@ -8,10 +8,15 @@ read it instead of the apiserver. Two rules keep a read from going back in time:
   a watch event that arrives after our own write cannot undo it in the cache.
 - *Tombstones.* A deleted object's uid is remembered for a while, so a late event of the old
   object cannot bring it back.
+
+Objects are kept as compact JSON, not as parsed dicts: a parsed Kubernetes object takes about five
+times the memory of its JSON, and a reconcile parses only the dozen objects of its own agent. Every
+read therefore returns a fresh copy that nobody else holds.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -62,6 +67,34 @@ def is_older(incoming: Mapping[str, Any], stored: Mapping[str, Any] | None) -> b
     return new is not None and old is not None and new < old
 
 
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One stored object: its JSON, and what the store's rules and index look at."""
+
+    data: bytes
+    version: int | None
+    resource_version: str | None
+    uid: str
+    agent: str | None
+
+    def decode(self) -> dict[str, Any]:
+        obj: dict[str, Any] = json.loads(self.data)
+        return obj
+
+
+def _encode(obj: Mapping[str, Any], label: str) -> _Entry:
+    meta = _meta(obj)
+    version = meta.get("resourceVersion")
+    agent = (meta.get("labels") or {}).get(label)
+    return _Entry(
+        json.dumps(obj, separators=(",", ":")).encode(),
+        _version(obj),
+        str(version) if version is not None else None,
+        str(meta.get("uid") or ""),
+        str(agent) if agent else None,
+    )
+
+
 class ObjectStore:
     """Objects by kind and (namespace, name), with an index by the agent they belong to (the
     value of ``index_label``) and a synced flag per kind."""
@@ -70,7 +103,7 @@ class ObjectStore:
         self._label = index_label
         self._clock = clock
         self._lock = threading.Lock()
-        self._objects: dict[Kind, dict[ObjectKey, Mapping[str, Any]]] = {}
+        self._objects: dict[Kind, dict[ObjectKey, _Entry]] = {}
         self._by_agent: dict[Kind, dict[ObjectKey, set[str]]] = {}
         self._tombstones: dict[str, tuple[int | None, float]] = {}
         self._synced: dict[Kind, int] = {}
@@ -78,21 +111,34 @@ class ObjectStore:
 
     # -- reads -------------------------------------------------------------------------------
 
-    def get(self, kind: Kind, namespace: str, name: str) -> Mapping[str, Any] | None:
+    def get(self, kind: Kind, namespace: str, name: str) -> dict[str, Any] | None:
         with self._lock:
-            return self._objects.get(kind, {}).get((namespace, name))
+            entry = self._objects.get(kind, {}).get((namespace, name))
+        return entry.decode() if entry is not None else None
 
-    def all(self, kind: Kind, namespace: str | None = None) -> list[Mapping[str, Any]]:
+    def all(self, kind: Kind, namespace: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
             objects = self._objects.get(kind, {})
-            return [o for k, o in objects.items() if namespace is None or k[0] == namespace]
+            entries = [e for k, e in objects.items() if namespace is None or k[0] == namespace]
+        return [e.decode() for e in entries]
 
-    def for_agent(self, kind: Kind, namespace: str, agent: str) -> list[Mapping[str, Any]]:
+    def names(self, kind: Kind, namespace: str | None = None) -> list[ObjectKey]:
+        """(namespace, name) of every stored object of a kind, without decoding any."""
+        with self._lock:
+            return [k for k in self._objects.get(kind, {}) if namespace is None or k[0] == namespace]
+
+    def for_agent(self, kind: Kind, namespace: str, agent: str) -> list[dict[str, Any]]:
         """Objects of ``kind`` labelled as the agent's (the index: no scan of the kind)."""
         with self._lock:
             names = self._by_agent.get(kind, {}).get((namespace, agent), set())
             objects = self._objects.get(kind, {})
-            return [objects[(namespace, n)] for n in sorted(names) if (namespace, n) in objects]
+            entries = [objects[(namespace, n)] for n in sorted(names) if (namespace, n) in objects]
+        return [e.decode() for e in entries]
+
+    def memory(self) -> int:
+        """Bytes of stored JSON (the bulk of the cache's memory)."""
+        with self._lock:
+            return sum(len(e.data) for objects in self._objects.values() for e in objects.values())
 
     def count(self) -> int:
         with self._lock:
@@ -151,7 +197,7 @@ class ObjectStore:
             stored = self._objects.get(kind, {})
             gone = [k for k in stored if k not in seen and (namespace is None or k[0] == namespace)]
             for key in gone:
-                change = self._remove(kind, key, stored[key])
+                change = self._remove(kind, key, stored[key].decode())
                 if change is not None:
                     changes.append(change)
             return changes
@@ -163,21 +209,24 @@ class ObjectStore:
         key = key_of(obj)
         objects = self._objects.setdefault(kind, {})
         old = objects.get(key)
-        uid = str(_meta(obj).get("uid") or "")
+        entry = _encode(obj, self._label)
         if not force:
-            tomb = self._tombstones.get(uid)
+            tomb = self._tombstones.get(entry.uid)
             if tomb is not None and (tomb[0] is None or not _newer_than(obj, tomb[0])):
                 return None
-            if is_older(obj, old):
+            if old is not None and _older(entry, old):
                 return None
-        version = _meta(obj).get("resourceVersion")
-        if old is not None and version is not None and _meta(old).get("resourceVersion") == version:
+        if (
+            old is not None
+            and entry.resource_version is not None
+            and old.resource_version == entry.resource_version
+        ):
             return None
-        objects[key] = obj
+        objects[key] = entry
         if old is not None:
             self._unindex(kind, key, old)
-        self._index(kind, key, obj)
-        return Change("MODIFIED" if old is not None else "ADDED", kind, obj, old)
+        self._index(kind, key, entry)
+        return Change("MODIFIED" if old is not None else "ADDED", kind, obj, old.decode() if old else None)
 
     def _remove(self, kind: Kind, key: ObjectKey, obj: Mapping[str, Any]) -> Change | None:
         uid = str(_meta(obj).get("uid") or "")
@@ -187,27 +236,27 @@ class ObjectStore:
         old = objects.get(key)
         if old is None:
             return None
-        if uid and _meta(old).get("uid") not in (uid, None):
+        if uid and old.uid not in (uid, ""):
             return None  # the name belongs to a newer object now
         del objects[key]
         self._unindex(kind, key, old)
-        return Change("DELETED", kind, old, old)
+        last = old.decode()
+        return Change("DELETED", kind, last, last)
 
-    def _index(self, kind: Kind, key: ObjectKey, obj: Mapping[str, Any]) -> None:
-        agent = (_meta(obj).get("labels") or {}).get(self._label)
-        if agent:
-            self._by_agent.setdefault(kind, {}).setdefault((key[0], str(agent)), set()).add(key[1])
+    def _index(self, kind: Kind, key: ObjectKey, entry: _Entry) -> None:
+        if entry.agent:
+            self._by_agent.setdefault(kind, {}).setdefault((key[0], entry.agent), set()).add(key[1])
 
-    def _unindex(self, kind: Kind, key: ObjectKey, obj: Mapping[str, Any]) -> None:
-        agent = (_meta(obj).get("labels") or {}).get(self._label)
+    def _unindex(self, kind: Kind, key: ObjectKey, entry: _Entry) -> None:
+        agent = entry.agent
         if not agent:
             return
         index = self._by_agent.get(kind, {})
-        names = index.get((key[0], str(agent)))
+        names = index.get((key[0], agent))
         if names is not None:
             names.discard(key[1])
             if not names:
-                del index[(key[0], str(agent))]
+                del index[(key[0], agent)]
 
     def _expire_tombstones(self) -> None:
         if not self._tombstones:
@@ -215,6 +264,10 @@ class ObjectStore:
         now = self._clock()
         for uid in [u for u, (_, until) in self._tombstones.items() if until < now]:
             del self._tombstones[uid]
+
+
+def _older(entry: _Entry, stored: _Entry) -> bool:
+    return entry.version is not None and stored.version is not None and entry.version < stored.version
 
 
 def _newer_than(obj: Mapping[str, Any], version: int) -> bool:
