@@ -16,6 +16,7 @@ import yaml
 from agent_operator.api import ReadinessPolicy
 from agent_operator.controller import handlers
 from agent_operator.controller.admission import COMMAND_MATCH_CONDITION
+from agent_operator.controller.sources import cluster_sources, namespace_sources
 from agent_operator.kube.kinds import (
     AGENT_DEPLOYMENT,
     CHILD_KINDS,
@@ -23,8 +24,7 @@ from agent_operator.kube.kinds import (
     EVENT,
     JOB,
     NAMESPACE,
-    POD,
-    READINESS_POLICY,
+    OPTIONAL_KINDS,
     SECRET,
 )
 from agent_operator.policy import builtin_policy, load_policy
@@ -457,25 +457,24 @@ def _expected_cluster_wide_grants() -> Grants:
     def grant(group: str, plural: str, *verbs: str, names: tuple[str, ...] = ()) -> None:
         expected[(group, plural, names)] |= set(verbs)
 
-    for kind in CHILD_KINDS:  # observe lists them; plan applies (patch, create if absent) or prunes
-        grant(kind.group, kind.plural, "list", "create", "patch", "delete")
-    grant(CONTROLLER_REVISION.group, CONTROLLER_REVISION.plural, "list", "create", "patch", "delete")
-    grant(JOB.group, JOB.plural, "list", "create")  # evaluation Jobs: created, never updated or pruned
-    grant(POD.group, POD.plural, "list")
-    grant(SECRET.group, SECRET.plural, "get")  # metadata-only get of each referenced Secret
+    # The watch cache lists and watches every source (controller/sources.py), add-on kinds included.
+    for source in (*namespace_sources(None, frozenset(OPTIONAL_KINDS)), *cluster_sources()):
+        grant(source.kind.group, source.kind.plural, "list", "watch")
+    for kind in CHILD_KINDS:  # plan applies (patch, create if absent) or prunes
+        grant(kind.group, kind.plural, "create", "patch", "delete")
+    grant(CONTROLLER_REVISION.group, CONTROLLER_REVISION.plural, "create", "patch", "delete")
+    grant(JOB.group, JOB.plural, "create")  # evaluation Jobs: created, never updated or pruned
+    grant(SECRET.group, SECRET.plural, "get")  # the analysis runner's Prometheus credentials
     grant(EVENT.group, EVENT.plural, "create")
-    grant(NAMESPACE.group, NAMESPACE.plural, "get")
-    grant(AGENT_DEPLOYMENT.group, AGENT_DEPLOYMENT.plural, "get")
+    grant(NAMESPACE.group, NAMESPACE.plural, "get")  # admission: the namespace's labels
     grant(AGENT_DEPLOYMENT.group, f"{AGENT_DEPLOYMENT.plural}/status", "patch")
     grant(AGENT_DEPLOYMENT.group, f"{AGENT_DEPLOYMENT.plural}/finalizers", "update")  # blockOwnerDeletion
-    grant(READINESS_POLICY.group, READINESS_POLICY.plural, "list")
     registry = kopf.get_default_registry()
     assert handlers.PREFIX  # the handlers module registered itself on import
     for group, plural in map(_selected, registry._watching.get_all_handlers()):
         grant(group, plural, "list", "watch")
     for group, plural in map(_selected, registry._spawning.get_all_handlers()):
         grant(group, plural, "list", "watch", "patch")  # timers: kopf adds its finalizer
-    grant("apiextensions.k8s.io", "customresourcedefinitions", "list", "watch")  # kopf's resource observer
     for plural in ("validatingwebhookconfigurations", "mutatingwebhookconfigurations"):
         grant("admissionregistration.k8s.io", plural, "get", "patch", names=("agent-operator",))
     return dict(expected)
@@ -509,7 +508,7 @@ def test_namespaced_mode_splits_rbac_by_scope() -> None:
         ("admissionregistration.k8s.io", "mutatingwebhookconfigurations", ("agent-operator",)),
     }
     assert cluster[("", "namespaces", ("team-a", "team-b"))] == {"get"}
-    assert cluster[("", "namespaces", ())] == {"list", "watch"}  # kopf's namespace observer
+    assert cluster[("", "namespaces", ())] == {"list", "watch"}  # the watch cache
     # Everything namespaced lives in the Roles, with the same verbs as cluster-wide mode.
     wide = _expected_cluster_wide_grants()
     role = _grants(roles[0]["rules"])

@@ -3,7 +3,7 @@
 {{- define "agent-operator.namespacedRules" -}}
 - apiGroups: ["agentoperator.dev"]
   resources: ["agentdeployments"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["list", "watch"]
 - apiGroups: ["agentoperator.dev"]
   resources: ["agentdeployments/status"]
   verbs: ["patch"]
