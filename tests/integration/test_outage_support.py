@@ -68,6 +68,8 @@ def test_apiserver_outage_and_recovery(
     restarted = control_plane.components[APISERVER]
     assert restarted.pid != pid_before
     assert restarted.argv == flags_before
+    # kwokctl (cluster-down) parses the pid file with strconv.Atoi: digits only, no newline.
+    assert (control_plane.directory / "pids" / f"{APISERVER}.pid").read_text() == str(restarted.pid)
     assert outage.stopped_at < outage.started_at <= outage.returned_at <= outage.recovered_at
     for name in LEADER_ELECTED:
         assert control_plane.alive(name), f"{name} is not running after the outage"

@@ -119,7 +119,8 @@ class Component:
                 start_new_session=True,  # outlives the test session, like kwokctl's daemons
             )
         self.pid = self._child.pid
-        (directory / "pids" / f"{self.name}.pid").write_text(f"{self.pid}\n")
+        # No newline: kwokctl reads the file with strconv.Atoi and cannot stop a pid it cannot parse.
+        (directory / "pids" / f"{self.name}.pid").write_text(str(self.pid))
 
 
 @dataclass
