@@ -157,14 +157,6 @@ class _Desired:
 
 def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
     previous: dict[str, Any] = dict(obs.agent.get("status") or {})
-    broken = _analysis_error(obs, agent)
-    if broken is not None and broken.error is not None:
-        # Try again now and then: a Secret created later, or Prometheus fixed, heals it.
-        retry = (broken.job,) if broken.job is not None else ()
-        stalled = stalled_plan(obs, "AnalysisError", broken.error)
-        return replace(stalled, measure=retry, requeue_after=ERROR_TTL_SECONDS)
-    history = parse_history(obs.history)
-    revisions = revision_observations(obs.children, obs.pods)
     verify = None
     if obs.command_keys is not None:
         verify = verifier(obs.command_keys, agent.metadata.namespace or "", agent.metadata.name)
@@ -178,6 +170,16 @@ def _plan(obs: Observation, agent: AgentDeployment) -> ReconcilePlan:
         _canary_share(before),
         obs.budget_now or obs.now,
     )
+    broken = _analysis_error(obs, agent)
+    if broken is not None and broken.error is not None and budget.suspend is None:
+        # Try again now and then: a Secret created later, or Prometheus fixed, heals it. The spend
+        # cap keeps being measured meanwhile, and when it says zero replicas the plan below goes on
+        # (the cap fails closed even while canary analysis is broken).
+        retry = (broken.job,) if broken.job is not None else ()
+        stalled = stalled_plan(obs, "AnalysisError", broken.error)
+        return replace(stalled, measure=retry, spend=budget.job, requeue_after=ERROR_TTL_SECONDS)
+    history = parse_history(obs.history)
+    revisions = revision_observations(obs.children, obs.pods)
 
     desired = _desired(obs, agent)
     # spec.evaluation.schedule first: onRegression: Suspend holds the rollout at zero replicas.

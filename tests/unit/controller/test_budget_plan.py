@@ -10,20 +10,25 @@ from typing import Any
 
 from test_plan import agent_body
 
+from agent_operator.api.analysis import Analysis
 from agent_operator.budget import Spend
 from agent_operator.controller.admission import stamp_command_identity
+from agent_operator.controller.analysis_runner import AnalysisResult, MeasureJob, fingerprint
 from agent_operator.controller.budget_runner import SpendJob, SpendResult
 from agent_operator.controller.command_proof import derive_key
 from agent_operator.controller.commands import command_annotation
 from agent_operator.controller.plan import Observation, ReconcilePlan, plan_reconcile
+from agent_operator.rollout import AnalysisRequest
 
 NOW = datetime(2026, 12, 2, 12, 0, 0, tzinfo=UTC)
 PROM = {"address": "http://prometheus.example:9090"}
 PRICES = [{"model": "gpt-x", "inputPerMillionTokens": 2.5, "outputPerMillionTokens": 10}]
 
 
-def budgeted(**budget: Any) -> dict[str, Any]:
+def budgeted(rollout: dict[str, Any] | None = None, **budget: Any) -> dict[str, Any]:
+    extra = {"rollout": rollout} if rollout is not None else {}
     body = agent_body(
+        **extra,
         runtime={"budget": {"dailyUSD": 10, "alertAtPercent": 80, "intervalSeconds": 30, **budget}},
         analysis={
             "prometheus": PROM,
@@ -284,3 +289,32 @@ def test_a_budget_override_is_acted_on_only_when_its_identity_proof_verifies() -
     plan = plan_reconcile(replace(cluster.observation(), command_keys=(key,)))
     assert "BudgetOverride" in reasons(plan)
     assert "alice" in next(e.message for e in plan.events if e.reason == "BudgetOverride")
+
+
+def test_the_cap_is_measured_and_enforced_even_while_canary_analysis_is_broken() -> None:
+    """A canary whose analysis query Prometheus rejects stalls the rollout, but the spend cap keeps
+    being measured, and once spent it scales every revision to zero: it fails closed."""
+    body = budgeted(
+        rollout={"strategy": "Canary", "canary": {"steps": [{"analyze": {"intervalSeconds": 10}}]}}
+    )
+    body["status"] = {"stableRevision": "stable1", "canaryRevision": "canary1"}
+    analysis = Analysis.model_validate(body["spec"]["analysis"])
+    request = AnalysisRequest("canary1", "stable1", 1, NOW, 60)
+    job = MeasureJob(fingerprint(analysis), analysis, request)
+    broken = AnalysisResult(job.fingerprint, "canary1", error="Prometheus rejected the query", job=job)
+    cluster = Cluster(body)
+
+    def plan() -> ReconcilePlan:
+        return plan_reconcile(replace(cluster.observation(), analysis=(broken,)))
+
+    stalled = plan()
+    assert stalled.status is not None
+    assert any(c["reason"] == "AnalysisError" for c in stalled.status["conditions"])
+    assert stalled.spend is not None, "the spend cap is still measured while analysis is broken"
+    cluster.measure(stalled.spend, 10.5)
+    exhausted = plan()
+    assert exhausted.status is not None
+    conditions = {c["type"]: c for c in exhausted.status["conditions"]}
+    assert exhausted.status["phase"] == "Suspended", "every revision at zero (the kill switch's path)"
+    assert conditions["BudgetExhausted"]["status"] == "True"
+    assert conditions["Stalled"]["reason"] != "AnalysisError"
