@@ -368,6 +368,20 @@ def write_results(prefix: str, results: dict[str, Any]) -> Path:
     return path
 
 
+def spread_text(summary: Mapping[str, Any]) -> str:
+    """A min / median / max summary as one table cell."""
+    return f"{summary['min']:.2f} / {summary['median']:.2f} / {summary['max']:.2f} s (n={summary['n']})"
+
+
+def reconcile_row(reconcile: Mapping[str, Any]) -> tuple[str, str]:
+    """The table row for :func:`reconcile_histogram`'s figures."""
+    return (
+        "reconcile duration, all runs",
+        f"{reconcile['reconciles']} reconciles, mean {reconcile['mean_seconds']}s, "
+        f"p95 <= {reconcile['p95_at_most_seconds']}s",
+    )
+
+
 def print_table(rows: list[tuple[str, str]]) -> None:
     width = max(len(label) for label, _ in rows)
     for label, value in rows:

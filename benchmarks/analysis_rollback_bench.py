@@ -45,7 +45,9 @@ from _cluster_bench import (
     parse_api_time,
     print_table,
     reconcile_histogram,
+    reconcile_row,
     running_bench,
+    spread_text,
     throwaway_namespace,
     write_results,
 )
@@ -245,8 +247,7 @@ def main() -> int:
     path = write_results("analysis-rollback", results)
 
     def fmt(key: str) -> str:
-        s = results["summary"][key]
-        return f"{s['min']:.2f} / {s['median']:.2f} / {s['max']:.2f} s (n={s['n']})"
+        return spread_text(results["summary"][key])
 
     print_table(
         [
@@ -259,11 +260,7 @@ def main() -> int:
                 "bound: scrape + interval + one reconcile (mean)",
                 f"{scrape:g} + {args.interval} + {one_reconcile:.3f} = {results['bound_seconds']} s",
             ),
-            (
-                "reconcile duration, all runs",
-                f"{reconcile['reconciles']} reconciles, mean {reconcile['mean_seconds']}s, "
-                f"p95 <= {reconcile['p95_at_most_seconds']}s",
-            ),
+            reconcile_row(reconcile),
             (
                 "Prometheus queries per agent per interval",
                 f"{results['queries_per_agent_per_interval']} "

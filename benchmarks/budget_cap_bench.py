@@ -35,7 +35,9 @@ from _cluster_bench import (
     machine_facts,
     print_table,
     reconcile_histogram,
+    reconcile_row,
     running_bench,
+    spread_text,
     throwaway_namespace,
     write_results,
 )
@@ -189,8 +191,7 @@ def main() -> int:
     path = write_results("budget-cap", results)
 
     def fmt(key: str) -> str:
-        s = results["summary"][key]
-        return f"{s['min']:.2f} / {s['median']:.2f} / {s['max']:.2f} s (n={s['n']})"
+        return spread_text(results["summary"][key])
 
     print_table(
         [
@@ -202,11 +203,7 @@ def main() -> int:
                 "target: one budget interval + one reconcile (mean)",
                 f"{args.interval} + {one_reconcile:.3f} = {results['target_seconds']} s",
             ),
-            (
-                "reconcile duration, all runs",
-                f"{reconcile['reconciles']} reconciles, mean {reconcile['mean_seconds']}s, "
-                f"p95 <= {reconcile['p95_at_most_seconds']}s",
-            ),
+            reconcile_row(reconcile),
         ]
     )
     print(f"results: {path.relative_to(path.parents[2])}")
