@@ -9,13 +9,10 @@ same identity (SelfSubjectReview) as ``agentctl approve``; the operator records 
 from __future__ import annotations
 
 import argparse
-import json
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from ..api.budget import BudgetStatus
-from ..controller.commands import command_annotation
 from ..controller.status_codec import read_status
 from ._cluster import (
     Cluster,
@@ -27,7 +24,7 @@ from ._cluster import (
 )
 from ._command import EXIT_INVALID, EXIT_OK, Command
 from ._console import Console
-from .rollout_commands import identity, next_command_time
+from .rollout_commands import send_command
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 MAX_OVERRIDE_SECONDS = 7 * 86400
@@ -125,7 +122,6 @@ def _show(cluster: Cluster, args: argparse.Namespace, console: Console) -> int:
 
 
 def _override(cluster: Cluster, args: argparse.Namespace, console: Console) -> int:
-    from ..kube import AGENT_DEPLOYMENT
 
     agent = get_agent(cluster, args.name)
     daily = _daily_usd(agent)
@@ -136,35 +132,15 @@ def _override(cluster: Cluster, args: argparse.Namespace, console: Console) -> i
             f"--override {args.override:g} does not raise the cap: dailyUSD is {daily:g};"
             " give a larger amount"
         )
-    by, source = identity(cluster)
-    annotations = agent["metadata"].get("annotations") or {}
-    at = next_command_time(datetime.now(UTC), annotations, agent.get("status") or {}, "budget")
-    annotation = command_annotation("budget", at=at, by=by, usd=args.override, for_seconds=args.duration)
-    cluster.api.merge_patch(
-        AGENT_DEPLOYMENT, args.name, cluster.namespace, {"metadata": {"annotations": annotation}}
-    )
-    ((key, value),) = annotation.items()
+    sent = send_command(cluster, agent, "budget", usd=args.override, for_seconds=args.duration)
     if args.output == "json":
-        print_json(
-            console,
-            {
-                "agent": args.name,
-                "namespace": cluster.namespace,
-                "verb": "budget",
-                "annotation": key,
-                "command": json.loads(value),
-                "recordedBy": by or None,
-                "identitySource": source,
-            },
-        )
+        print_json(console, sent.report(args.name, cluster.namespace))
     else:
         console.print(
             f"budget {args.name}: cap raised to ${args.override:,.2f} for {args.duration}s,"
             " counted from when the operator reads it"
         )
-        console.print(
-            f"recorded as {by or 'an unknown user'} ({source}); the operator acts on it at its next reconcile"
-        )
+        console.print(sent.recorded())
     return EXIT_OK
 
 

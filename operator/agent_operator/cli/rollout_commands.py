@@ -164,52 +164,72 @@ def identity(cluster: Cluster) -> tuple[str, str]:
     return "", "unknown"
 
 
+@dataclass(frozen=True)
+class SentCommand:
+    """A command annotation written to an agent, and who it was recorded as."""
+
+    verb: Verb
+    key: str
+    raw: str
+    by: str
+    source: str
+
+    def report(self, name: str, namespace: str) -> dict[str, Any]:
+        """What ``-o json`` prints about it."""
+        return {
+            "agent": name,
+            "namespace": namespace,
+            "verb": self.verb,
+            "annotation": self.key,
+            "command": json.loads(self.raw),
+            "recordedBy": self.by or None,
+            "identitySource": self.source,
+        }
+
+    def recorded(self) -> str:
+        return (
+            f"recorded as {self.by or 'an unknown user'} ({self.source});"
+            " the operator acts on it at its next reconcile"
+        )
+
+
+def send_command(cluster: Cluster, agent: Mapping[str, Any], verb: Verb, **fields: Any) -> SentCommand:
+    """Write one command annotation (``fields`` as :func:`command_annotation` takes them) with the
+    caller's identity and a time later than any command of that verb the agent already has."""
+    from ..kube import AGENT_DEPLOYMENT
+
+    by, source = identity(cluster)
+    meta = agent["metadata"]
+    at = next_command_time(datetime.now(UTC), meta.get("annotations") or {}, agent.get("status") or {}, verb)
+    annotation = command_annotation(verb, at=at, by=by, **fields)
+    patch = {"metadata": {"annotations": annotation}}
+    cluster.api.merge_patch(AGENT_DEPLOYMENT, meta["name"], cluster.namespace, patch)
+    ((key, raw),) = annotation.items()
+    return SentCommand(verb, key, raw, by, source)
+
+
 def _issue(
     verb: Verb, aim: Callable[[Cluster, dict[str, Any], argparse.Namespace], Target]
 ) -> Callable[[argparse.Namespace, Console], int]:
     def run(args: argparse.Namespace, console: Console) -> int:
         def work(cluster: Cluster) -> int:
-            from ..kube import AGENT_DEPLOYMENT
 
             agent = get_agent(cluster, args.name)
             target = aim(cluster, agent, args)
-            by, source = identity(cluster)
-            at = next_command_time(
-                datetime.now(UTC), agent["metadata"].get("annotations") or {}, agent.get("status") or {}, verb
-            )
-            annotation = command_annotation(
+            sent = send_command(
+                cluster,
+                agent,
                 verb,
-                at=at,
-                by=by,
                 revision=target.revision,
                 step=target.step,
                 full=target.full,
                 to_revision=target.to_revision,
             )
-            cluster.api.merge_patch(
-                AGENT_DEPLOYMENT, args.name, cluster.namespace, {"metadata": {"annotations": annotation}}
-            )
-            ((key, value),) = annotation.items()
             if args.output == "json":
-                print_json(
-                    console,
-                    {
-                        "agent": args.name,
-                        "namespace": cluster.namespace,
-                        "verb": verb,
-                        "annotation": key,
-                        "command": json.loads(value),
-                        "recordedBy": by or None,
-                        "identitySource": source,
-                        **target.extra,
-                    },
-                )
+                print_json(console, {**sent.report(args.name, cluster.namespace), **target.extra})
             else:
                 console.print(f"{verb} {args.name}: {target.summary}")
-                console.print(
-                    f"recorded as {by or 'an unknown user'} ({source});"
-                    " the operator acts on it at its next reconcile"
-                )
+                console.print(sent.recorded())
             return EXIT_OK
 
         return run_against_cluster(args, console, work)
