@@ -8,6 +8,8 @@ The loop is the one client-go's reflector runs:
 - a watch that ends normally (the server's timeout) resumes from the last resourceVersion seen,
   bookmarks included, so a quiet fleet is never listed again;
 - a watch answered 410 Gone (the resourceVersion was compacted away) relists;
+- an API that is not served (404: its CRD is not installed yet) is listed again every
+  ``absent_recheck`` seconds (5 minutes), not retried every few seconds;
 - a broken connection marks the source stale and backs off (capped, with jitter); the next
   attempt resumes from the last resourceVersion, and relists only if that answers 410. The source
   counts as caught up again once the resumed watch is established: the apiserver sends the events
@@ -60,6 +62,7 @@ class Informer:
         *,
         watch_seconds: int = 300,
         max_backoff: float = 5.0,
+        absent_recheck: float = 300.0,
     ) -> None:
         self._kube = kube
         self._store = store
@@ -67,6 +70,7 @@ class Informer:
         self._on_change = on_change
         self._watch_seconds = watch_seconds
         self._max_backoff = max_backoff
+        self._absent_recheck = absent_recheck
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._version: str | None = None
@@ -103,12 +107,20 @@ class Informer:
             try:
                 if self._version is None:
                     self._relist()
+                if not self._version:
+                    # The API is not served (its CRD is not installed yet): nothing to watch.
+                    # Look again now and then rather than asking for it every few seconds.
+                    self._version = None
+                    self._stop.wait(self._absent_recheck)
+                    continue
                 self._watch()
                 failures = 0
             except WatchGone:
                 _log.info("watch of %s expired (410 Gone); relisting", self.name)
                 self._version = None
             except (KubeError, OSError, ValueError) as exc:
+                if isinstance(exc, KubeError) and exc.status == 404:
+                    self._version = None  # the API went away: list again to find out
                 failures += 1
                 self._went_down(exc)
                 delay = min(0.5 * 2 ** min(failures - 1, 8), self._max_backoff)
