@@ -39,52 +39,53 @@ OPTIONAL_CRDS: Mapping[str, Kind] = {
 _WATCHED = frozenset(c.kind for c in CHILDREN if c.watched)
 
 
+_IDENTITY = ("name", "namespace", "uid", "resourceVersion")
+
+
+def _metadata(obj: Mapping[str, Any], *extra: str) -> dict[str, Any]:
+    """The object's identity fields of metadata, plus ``extra`` ones, where present."""
+    meta = obj.get("metadata") or {}
+    return {k: meta[k] for k in (*_IDENTITY, *extra) if k in meta}
+
+
 def _trim_pod(pod: dict[str, Any]) -> dict[str, Any]:
     """What the planner reads of a pod: labels, owners, restarts and termination messages (the
     evaluation score). The rest of a pod is most of its size."""
-    meta = pod.get("metadata") or {}
     statuses = [
         {"restartCount": s.get("restartCount", 0), "state": _terminated_only(s.get("state") or {})}
         for s in (pod.get("status") or {}).get("containerStatuses") or []
     ]
-    keep = ("name", "namespace", "uid", "resourceVersion", "labels", "ownerReferences", "deletionTimestamp")
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {k: meta[k] for k in keep if k in meta},
+        "metadata": _metadata(pod, "labels", "ownerReferences", "deletionTimestamp"),
         "status": {"phase": (pod.get("status") or {}).get("phase"), "containerStatuses": statuses},
     }
 
 
 def _terminated_only(state: Mapping[str, Any]) -> dict[str, Any]:
     terminated = state.get("terminated")
-    return (
-        {"terminated": {"message": terminated.get("message"), "exitCode": terminated.get("exitCode")}}
-        if (isinstance(terminated, Mapping))
-        else {}
-    )
+    if not isinstance(terminated, Mapping):
+        return {}
+    return {"terminated": {"message": terminated.get("message"), "exitCode": terminated.get("exitCode")}}
 
 
 def _owner_only(obj: dict[str, Any]) -> dict[str, Any]:
     """ReplicaSets: nobody reads them; their changes only wake their agent (pods becoming ready
     show up there first)."""
-    meta = obj.get("metadata") or {}
-    keep = ("name", "namespace", "uid", "resourceVersion", "labels", "ownerReferences")
     return {
         "apiVersion": obj.get("apiVersion"),
         "kind": obj.get("kind"),
-        "metadata": {k: meta[k] for k in keep if k in meta},
+        "metadata": _metadata(obj, "labels", "ownerReferences"),
     }
 
 
 def _names_only(obj: dict[str, Any]) -> dict[str, Any]:
     """Secrets and CRDs: that they exist is all the operator needs."""
-    meta = obj.get("metadata") or {}
-    keep = ("name", "namespace", "uid", "resourceVersion", "deletionTimestamp")
     return {
         "apiVersion": obj.get("apiVersion"),
         "kind": obj.get("kind"),
-        "metadata": {k: meta[k] for k in keep if k in meta},
+        "metadata": _metadata(obj, "deletionTimestamp"),
     }
 
 
