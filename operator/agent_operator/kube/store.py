@@ -62,11 +62,6 @@ def _version(obj: Mapping[str, Any] | None) -> int | None:
         return None
 
 
-def is_older(incoming: Mapping[str, Any], stored: Mapping[str, Any] | None) -> bool:
-    new, old = _version(incoming), _version(stored)
-    return new is not None and old is not None and new < old
-
-
 @dataclass(frozen=True, slots=True)
 class _Entry:
     """One stored object: its JSON, and what the store's rules and index look at."""
